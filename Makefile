@@ -1,0 +1,54 @@
+# The few commands a newcomer needs. `make run` and `make test` set everything up
+# on first use and do nothing more on later calls unless the pins or the package change.
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.fairaudit-installed
+
+# Reproducible notebook outputs: fixed hash seed, and the venv's Jupyter kernel
+# is preferred over any user-wide kernel of the same name.
+export PYTHONHASHSEED := 0
+export JUPYTER_PREFER_ENV_PATH := 1
+export MPLBACKEND := Agg
+
+.PHONY: setup run test bench lint lock clean clean-data
+
+setup: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
+	@touch $@
+	@echo "Environment ready in $(VENV)."
+
+run: setup
+	$(BIN)/fairaudit run --all
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lint: setup
+	$(BIN)/ruff check fairaudit tests benchmarks notebooks
+	$(BIN)/ruff format --check fairaudit tests benchmarks
+
+# Re-pin after changing the ranges in pyproject.toml.
+lock: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@{ echo "# Exact versions of every package (direct and transitive) for reproducible notebook outputs."; \
+	   echo "# Regenerate with: make lock   (then re-run the notebooks and commit their outputs)"; \
+	   $(BIN)/python -m pip freeze --exclude-editable | grep -viE '^(pip|setuptools|wheel)=='; } > requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
+
+clean-data:
+	rm -rf data/processed

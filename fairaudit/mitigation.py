@@ -1,0 +1,504 @@
+"""Mitigating unfairness and weighing what it costs.
+
+A case study compares a fairness-unaware model with mitigated ones. Two
+families of Fairlearn mitigations are used, and each has a rule about data
+that is easy to get wrong, so the rule lives here once:
+
+* **Post-processing** (:class:`fairlearn.postprocessing.ThresholdOptimizer`)
+  keeps a trained model and picks group-specific decision thresholds. Those
+  thresholds are *learned*, so they are fitted on a validation split
+  (:func:`fit_threshold_optimizer`), never on the test set that later judges
+  them.
+* **Reductions** (:class:`fairlearn.reductions.ExponentiatedGradient`) retrain
+  the estimator under a constraint whose slack ``eps`` bounds the allowed
+  disparity. A smaller bound buys fairness with accuracy, so we train one
+  model per bound (:func:`sweep_exponentiated_gradient`) and look at the whole
+  trade-off.
+
+Every candidate is then scored on the same split by :func:`tradeoff_table`
+(accuracy, balanced accuracy and the standard disparities, computed with
+Fairlearn's metrics), :func:`pareto_front` marks the candidates that no other
+candidate beats on both axes, and :func:`choose_model` applies a stated,
+reproducible rule to pick one. Choose on validation data; report on test data.
+
+Constraint names are shared by both families (Fairlearn's spelling)::
+
+    "demographic_parity"          equal selection rates
+    "equalized_odds"              equal true- and false-positive rates
+    "true_positive_rate_parity"   equal true-positive rates (equal opportunity)
+    "false_positive_rate_parity"  equal false-positive rates
+    "error_rate_parity"           equal error rates (reductions only)
+
+Each has a matching *disparity* (the column of :func:`tradeoff_table` it
+bounds), see :data:`DISPARITY_OF`.
+
+Everything accepts any scikit-learn classifier (a :class:`~sklearn.pipeline.Pipeline`
+included), any sensitive feature(s) as a Series, array or DataFrame, and
+returns plain pandas objects and fitted Fairlearn estimators, so a reader can
+step outside these helpers at any point.
+
+Examples
+--------
+>>> to = fit_threshold_optimizer(model, X_val, y_val, A_val)        # doctest: +SKIP
+>>> egs = sweep_exponentiated_gradient(base, X_tr, y_tr, A_tr,
+...                                    epsilons=[0.01, 0.03, 0.1])   # doctest: +SKIP
+>>> table = tradeoff_table({"unmitigated": model, "threshold_optimizer": to, **egs},
+...                        X_val, y_val, A_val, random_state=0)        # doctest: +SKIP
+>>> table["pareto"] = pareto_front(table)                            # doctest: +SKIP
+>>> best = choose_model(table, max_accuracy_loss=0.02)               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import (
+    MetricFrame,
+    demographic_parity_difference,
+    equalized_odds_difference,
+    false_positive_rate,
+    selection_rate,
+    true_positive_rate,
+)
+from fairlearn.postprocessing import ThresholdOptimizer
+from fairlearn.reductions import (
+    DemographicParity,
+    EqualizedOdds,
+    ErrorRate,
+    ErrorRateParity,
+    ExponentiatedGradient,
+    FalsePositiveRateParity,
+    TruePositiveRateParity,
+)
+from sklearn.base import clone
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
+__all__ = [
+    "CONSTRAINTS",
+    "DISPARITY_OF",
+    "check_constraint",
+    "make_moment",
+    "fit_threshold_optimizer",
+    "sweep_exponentiated_gradient",
+    "predict",
+    "evaluate",
+    "tradeoff_table",
+    "pareto_front",
+    "choose_model",
+]
+
+#: Constraint name -> the reductions moment class that enforces it.
+CONSTRAINTS = {
+    "demographic_parity": DemographicParity,
+    "equalized_odds": EqualizedOdds,
+    "true_positive_rate_parity": TruePositiveRateParity,
+    "false_positive_rate_parity": FalsePositiveRateParity,
+    "error_rate_parity": ErrorRateParity,
+}
+
+#: Constraint name -> the :func:`evaluate` column that measures its violation.
+DISPARITY_OF = {
+    "demographic_parity": "demographic_parity_difference",
+    "equalized_odds": "equalized_odds_difference",
+    "true_positive_rate_parity": "true_positive_rate_difference",
+    "false_positive_rate_parity": "false_positive_rate_difference",
+    "error_rate_parity": "error_rate_difference",
+}
+
+# ThresholdOptimizer cannot enforce error-rate parity (it is not a rate of one label).
+_POSTPROCESSING_CONSTRAINTS = tuple(c for c in CONSTRAINTS if c != "error_rate_parity")
+_EG_OBJECTIVES = ("accuracy", "balanced_accuracy")
+
+
+def check_constraint(constraint: str, *, postprocessing: bool = False) -> str:
+    """Return ``constraint`` if it is a known constraint name, else raise a helpful error.
+
+    Parameters
+    ----------
+    constraint : str
+        One of the keys of :data:`CONSTRAINTS`.
+    postprocessing : bool, default=False
+        Also require that :class:`~fairlearn.postprocessing.ThresholdOptimizer`
+        supports it (every name but ``"error_rate_parity"``).
+
+    Raises
+    ------
+    ValueError
+        The name is unknown, or not supported by post-processing.
+    """
+    allowed = _POSTPROCESSING_CONSTRAINTS if postprocessing else tuple(CONSTRAINTS)
+    if constraint not in allowed:
+        extra = ""
+        if postprocessing and constraint == "error_rate_parity":
+            extra = (
+                " ThresholdOptimizer cannot equalise error rates; use ExponentiatedGradient for"
+                " it, or pick another constraint for post-processing."
+            )
+        raise ValueError(f"constraint={constraint!r} is not supported; pass one of {list(allowed)}.{extra}")
+    return constraint
+
+
+def make_moment(constraint: str, *, difference_bound: float | None = None):
+    """The Fairlearn reductions moment for ``constraint`` (e.g. ``EqualizedOdds()``).
+
+    ``difference_bound`` is passed to the moment (``None`` keeps Fairlearn's
+    default, where the bound is given to the reduction as ``eps`` instead).
+    """
+    check_constraint(constraint)
+    cls = CONSTRAINTS[constraint]
+    return cls() if difference_bound is None else cls(difference_bound=difference_bound)
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _as_sensitive(sensitive_features, n: int, name: str = "sensitive_features"):
+    """Return sensitive features as a Series (one column) or DataFrame, aligned by position."""
+    if isinstance(sensitive_features, pd.DataFrame):
+        sf = sensitive_features.reset_index(drop=True)
+        if sf.shape[1] == 1:
+            sf = sf.iloc[:, 0]
+    elif isinstance(sensitive_features, pd.Series):
+        sf = sensitive_features.reset_index(drop=True)
+    else:
+        arr = np.asarray(sensitive_features)
+        if arr.ndim not in (1, 2):
+            raise ValueError(f"{name} must be 1- or 2-dimensional, got shape {arr.shape}.")
+        sf = pd.Series(arr) if arr.ndim == 1 else pd.DataFrame(arr)
+    if len(sf) != n:
+        raise ValueError(f"{name} has {len(sf)} rows but the data have {n}; pass one value per row.")
+    if sf.isna().to_numpy().any():
+        raise ValueError(f"{name} has missing values; map them to an explicit group such as 'unknown'.")
+    return sf
+
+
+def _as_labels(y, name: str = "y") -> np.ndarray:
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}.")
+    values = set(np.unique(arr).tolist())
+    if not values <= {0, 1}:
+        raise ValueError(
+            f"{name} must hold binary labels 0/1, got values {sorted(values, key=str)[:5]}; "
+            "encode the positive class as 1."
+        )
+    return arr.astype(int)
+
+
+def _check_fraction(value, name: str) -> float:
+    if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
+    return float(value)
+
+
+# --------------------------------------------------------------------------- mitigation
+
+
+def fit_threshold_optimizer(
+    estimator,
+    X_val,
+    y_val,
+    sensitive_features,
+    *,
+    constraint: str = "equalized_odds",
+    objective: str = "balanced_accuracy_score",
+    grid_size: int = 1000,
+    predict_method: str = "predict_proba",
+) -> ThresholdOptimizer:
+    """Fit group-specific thresholds for an already trained ``estimator`` on validation data.
+
+    The estimator is used as is (``prefit=True``): only the thresholds are
+    learned, from ``X_val``/``y_val``. Fitting them on the training data would
+    reuse scores the model has over-fitted to; fitting them on the test data
+    would make the test set part of the model. Pass a held-out validation split.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+        Anything with ``predict_proba`` (or the method named by ``predict_method``).
+    X_val, y_val : validation features and 0/1 labels.
+    sensitive_features : Series, array or DataFrame
+        Group membership of each validation row; needed again at prediction
+        time (see :func:`predict`).
+    constraint : str, default="equalized_odds"
+        Any name of :data:`CONSTRAINTS` except ``"error_rate_parity"``.
+    objective : str, default="balanced_accuracy_score"
+        What the thresholds maximise subject to the constraint. Balanced
+        accuracy weighs both classes equally, which matters when positives are
+        rare (plain accuracy rewards predicting the majority class).
+    grid_size : int, default=1000
+        Number of candidate thresholds Fairlearn scans.
+    predict_method : str, default="predict_proba"
+        The estimator's scoring method.
+
+    Returns
+    -------
+    fairlearn.postprocessing.ThresholdOptimizer
+        Fitted. Its ``predict`` is randomised; use :func:`predict` with a
+        ``random_state`` for reproducible decisions.
+    """
+    check_constraint(constraint, postprocessing=True)
+    y = _as_labels(y_val, "y_val")
+    sf = _as_sensitive(sensitive_features, len(y))
+    if len(X_val) != len(y):
+        raise ValueError(f"X_val has {len(X_val)} rows but y_val has {len(y)}.")
+    to = ThresholdOptimizer(
+        estimator=estimator,
+        constraints=constraint,
+        objective=objective,
+        grid_size=grid_size,
+        prefit=True,
+        predict_method=predict_method,
+    )
+    return to.fit(X_val, y, sensitive_features=sf)
+
+
+def _objective_moment(objective: str, y) -> ErrorRate:
+    if objective not in _EG_OBJECTIVES:
+        raise ValueError(f"objective={objective!r} is not supported; pass one of {list(_EG_OBJECTIVES)}.")
+    if objective == "accuracy":
+        return ErrorRate()
+    # Minimising p*FP + (1-p)*FN (p = share of positives) is minimising
+    # FPR + FNR, i.e. maximising balanced accuracy, up to a constant factor.
+    p = float(np.mean(y))
+    return ErrorRate(costs={"fp": p, "fn": 1.0 - p})
+
+
+def sweep_exponentiated_gradient(
+    estimator,
+    X_train,
+    y_train,
+    sensitive_features,
+    *,
+    constraint: str = "equalized_odds",
+    epsilons=(0.01, 0.03, 0.1),
+    objective: str = "balanced_accuracy",
+    max_iter: int = 50,
+    nu: float | None = None,
+    sample_weight_name: str | None = None,
+    name_format: str = "EG eps={eps:g}",
+) -> dict[str, ExponentiatedGradient]:
+    """Train one :class:`~fairlearn.reductions.ExponentiatedGradient` model per bound.
+
+    Parameters
+    ----------
+    estimator : unfitted classifier
+        Cloned for every bound. Its ``fit`` must accept sample weights (the
+        reduction reweights the data); for a :class:`~sklearn.pipeline.Pipeline`
+        the weight argument is ``"<last step name>__sample_weight"``, which is
+        worked out automatically when ``sample_weight_name`` is None.
+    X_train, y_train : training features and 0/1 labels.
+    sensitive_features : Series, array or DataFrame for the training rows.
+    constraint : str, default="equalized_odds"
+        Any name of :data:`CONSTRAINTS`.
+    epsilons : sequence of float, default=(0.01, 0.03, 0.1)
+        Allowed constraint violation (``eps``) for each model; smaller is stricter.
+    objective : {"balanced_accuracy", "accuracy"}, default="balanced_accuracy"
+        What the reduction minimises the error of. ``"balanced_accuracy"``
+        weights false positives by the share of positives and false negatives
+        by the share of negatives, so a rare positive class is not ignored.
+    max_iter : int, default=50
+        Iterations of the exponentiated-gradient game; each fits the estimator
+        once, so this bounds the cost of every model.
+    nu : float or None
+        Convergence threshold passed to Fairlearn (None: its default).
+    sample_weight_name : str or None
+        Name of the estimator's sample-weight fit argument (see ``estimator``).
+    name_format : str, default="EG eps={eps:g}"
+        Key of each model in the returned dict.
+
+    Returns
+    -------
+    dict of str to fitted ExponentiatedGradient
+        In the order of ``epsilons``. Predictions are randomised mixtures; use
+        :func:`predict` with a ``random_state``.
+    """
+    check_constraint(constraint)
+    y = _as_labels(y_train, "y_train")
+    sf = _as_sensitive(sensitive_features, len(y))
+    if len(X_train) != len(y):
+        raise ValueError(f"X_train has {len(X_train)} rows but y_train has {len(y)}.")
+    epsilons = [_check_fraction(e, "every epsilon") for e in np.atleast_1d(epsilons).tolist()]
+    if not epsilons:
+        raise ValueError("epsilons is empty; pass at least one constraint bound, e.g. [0.02].")
+    if len(set(epsilons)) != len(epsilons):
+        raise ValueError(f"epsilons has repeated values {epsilons}; pass distinct bounds.")
+    if sample_weight_name is None:
+        steps = getattr(estimator, "steps", None)
+        sample_weight_name = f"{steps[-1][0]}__sample_weight" if steps else "sample_weight"
+    X = X_train.reset_index(drop=True) if isinstance(X_train, pd.DataFrame) else X_train
+    models = {}
+    for eps in epsilons:
+        eg = ExponentiatedGradient(
+            clone(estimator),
+            constraints=make_moment(constraint),
+            objective=_objective_moment(objective, y),
+            eps=eps,
+            max_iter=max_iter,
+            nu=nu,
+            sample_weight_name=sample_weight_name,
+        )
+        with warnings.catch_warnings():
+            # The base learner may stop before full convergence on a reweighted
+            # problem; the reduction tolerates approximate best responses.
+            warnings.filterwarnings("ignore", message=".*did not converge.*")
+            warnings.filterwarnings("ignore", message=".*failed to converge.*")
+            eg.fit(X, y, sensitive_features=sf)
+        models[name_format.format(eps=eps)] = eg
+    return models
+
+
+def predict(model, X, sensitive_features=None, *, random_state=None) -> np.ndarray:
+    """Hard 0/1 decisions of any model in a comparison, reproducibly.
+
+    Plain estimators use ``predict(X)``; a ThresholdOptimizer also needs the
+    rows' sensitive features; both Fairlearn mitigators randomise between
+    decisions, so ``random_state`` fixes that draw.
+    """
+    if isinstance(model, ThresholdOptimizer):
+        if sensitive_features is None:
+            raise ValueError("A ThresholdOptimizer needs sensitive_features to predict.")
+        sf = _as_sensitive(sensitive_features, len(X))
+        return np.asarray(model.predict(X, sensitive_features=sf, random_state=random_state))
+    if isinstance(model, ExponentiatedGradient):
+        X = X.reset_index(drop=True) if isinstance(X, pd.DataFrame) else X
+        return np.asarray(model.predict(X, random_state=random_state)).astype(int)
+    return np.asarray(model.predict(X)).astype(int)
+
+
+def _error_rate(y_true, y_pred) -> float:
+    return float(np.mean(np.asarray(y_true) != np.asarray(y_pred)))
+
+
+def evaluate(y_true, y_pred, sensitive_features) -> dict[str, float]:
+    """Accuracy and disparity metrics of one set of decisions, via Fairlearn.
+
+    Returns a dict with ``accuracy``, ``balanced_accuracy``, ``selection_rate``
+    (share predicted positive), ``demographic_parity_difference``,
+    ``equalized_odds_difference``, ``true_positive_rate_difference``,
+    ``false_positive_rate_difference`` and ``error_rate_difference``
+    (largest between-group gap of each rate; 0 means equal).
+    """
+    y = _as_labels(y_true, "y_true")
+    pred = _as_labels(y_pred, "y_pred")
+    if len(pred) != len(y):
+        raise ValueError(f"y_pred has {len(pred)} rows but y_true has {len(y)}.")
+    sf = _as_sensitive(sensitive_features, len(y))
+    frame = MetricFrame(
+        metrics={
+            "true_positive_rate": true_positive_rate,
+            "false_positive_rate": false_positive_rate,
+            "error_rate": _error_rate,
+        },
+        y_true=y,
+        y_pred=pred,
+        sensitive_features=sf,
+    )
+    gaps = frame.difference(method="between_groups")
+    return {
+        "accuracy": float(accuracy_score(y, pred)),
+        "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
+        "selection_rate": float(selection_rate(y, pred)),
+        "demographic_parity_difference": float(
+            demographic_parity_difference(y, pred, sensitive_features=sf)
+        ),
+        "equalized_odds_difference": float(equalized_odds_difference(y, pred, sensitive_features=sf)),
+        "true_positive_rate_difference": float(gaps["true_positive_rate"]),
+        "false_positive_rate_difference": float(gaps["false_positive_rate"]),
+        "error_rate_difference": float(gaps["error_rate"]),
+    }
+
+
+def tradeoff_table(
+    models: dict,
+    X,
+    y,
+    sensitive_features,
+    *,
+    random_state=None,
+    predictions: dict | None = None,
+) -> pd.DataFrame:
+    """Score every model on the same data: one row per model, columns of :func:`evaluate`.
+
+    Parameters
+    ----------
+    models : dict of str to fitted model
+        Any mix of scikit-learn classifiers, ThresholdOptimizer and
+        ExponentiatedGradient models; keys become the row index (in order).
+    X, y, sensitive_features : the evaluation split (validation to choose, test to report).
+    random_state : int or None
+        Seed of the randomised mitigators' predictions.
+    predictions : dict or None
+        If given, filled in place with each model's 0/1 predictions (so they
+        can be saved and the table recomputed independently).
+    """
+    if not models:
+        raise ValueError("models is empty; pass a dict of name -> fitted model.")
+    rows = {}
+    for name, model in models.items():
+        pred = predict(model, X, sensitive_features, random_state=random_state)
+        if predictions is not None:
+            predictions[name] = pred
+        rows[name] = evaluate(y, pred, sensitive_features)
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "model"
+    return table
+
+
+def pareto_front(
+    table: pd.DataFrame,
+    *,
+    accuracy: str = "balanced_accuracy",
+    disparity: str = "equalized_odds_difference",
+) -> pd.Series:
+    """Mark the rows no other row beats on both accuracy (higher) and disparity (lower).
+
+    A row is dominated when another row is at least as good on both columns and
+    strictly better on one. Returns a boolean Series aligned with ``table``.
+    """
+    for col in (accuracy, disparity):
+        if col not in table.columns:
+            raise ValueError(f"column {col!r} is not in the table; columns are {list(table.columns)}.")
+    acc = table[accuracy].to_numpy(dtype=float)
+    dis = table[disparity].to_numpy(dtype=float)
+    better_eq = (acc[None, :] >= acc[:, None]) & (dis[None, :] <= dis[:, None])
+    strictly = (acc[None, :] > acc[:, None]) | (dis[None, :] < dis[:, None])
+    dominated = (better_eq & strictly).any(axis=1)
+    return pd.Series(~dominated, index=table.index, name="pareto")
+
+
+def choose_model(
+    table: pd.DataFrame,
+    *,
+    accuracy: str = "balanced_accuracy",
+    disparity: str = "equalized_odds_difference",
+    max_accuracy_loss: float = 0.02,
+    candidates=None,
+) -> str:
+    """Pick the fairest model that gives up at most ``max_accuracy_loss`` of accuracy.
+
+    Among the Pareto-optimal rows of ``table`` (restricted to ``candidates``
+    if given), take the best ``accuracy``; every row within
+    ``max_accuracy_loss`` of it is acceptable, and the one with the lowest
+    ``disparity`` wins (ties: higher accuracy, then table order). Use it on
+    validation results, so the test set stays an unbiased judge of the choice.
+
+    Returns
+    -------
+    str
+        The chosen row's index label.
+    """
+    max_accuracy_loss = _check_fraction(max_accuracy_loss, "max_accuracy_loss")
+    sub = table if candidates is None else table.loc[list(candidates)]
+    if sub.empty:
+        raise ValueError("No candidate models to choose from.")
+    front = sub[pareto_front(sub, accuracy=accuracy, disparity=disparity)]
+    best = front[accuracy].max()
+    ok = front[front[accuracy] >= best - max_accuracy_loss - 1e-12]
+    order = ok.assign(_neg_acc=-ok[accuracy]).sort_values(
+        [disparity, "_neg_acc"], kind="stable"
+    )
+    return order.index[0]

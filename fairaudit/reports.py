@@ -1,0 +1,229 @@
+"""Writing a case study's artefacts safely and with their provenance.
+
+A notebook run produces JSON summaries, figures and models. Readers compare
+them across runs, so every artefact records the parameters, the data checksum
+and the library versions that made it (:func:`run_metadata`), and a run that
+fails half-way must never leave a mix of old and new files behind:
+:class:`RunArtefacts` stages everything in a hidden sibling folder and swaps it
+into place only when the run commits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import tempfile
+from datetime import date, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "project_root",
+    "resolve_path",
+    "to_jsonable",
+    "write_json_atomic",
+    "run_metadata",
+    "library_versions",
+    "RunArtefacts",
+]
+
+OUTPUT_ROOT_ENV = "FAIRAUDIT_OUTPUT_ROOT"
+
+_LIBRARIES = (
+    "fairaudit",
+    "fairlearn",
+    "scikit-learn",
+    "pandas",
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "seaborn",
+    "duckdb",
+    "skops",
+    "papermill",
+)
+
+
+def project_root() -> Path:
+    """The repository root: the folder holding ``pyproject.toml`` and ``notebooks/``.
+
+    Looked up from the package's own location (editable install), then from the
+    current directory upwards; the current directory if neither finds it.
+    """
+    starts = [Path(__file__).resolve().parent, Path.cwd().resolve()]
+    for start in starts:
+        for folder in (start, *start.parents):
+            if (folder / "pyproject.toml").is_file() and (folder / "notebooks").is_dir():
+                return folder
+    return Path.cwd().resolve()
+
+
+def resolve_path(path: str | os.PathLike) -> Path:
+    """Resolve ``path``: absolute paths as given, relative ones against the project root.
+
+    Notebooks are executed with different working directories (papermill from
+    the root, nbval from ``notebooks/``); resolving here makes
+    ``output_dir="reports/credit_loan"`` mean the same folder in every case.
+    The environment variable ``FAIRAUDIT_OUTPUT_ROOT`` replaces the project
+    root as the base (the test suite uses it so that test runs never overwrite
+    the reports a user made).
+    """
+    path = Path(path).expanduser()
+    if path.is_absolute():
+        return path
+    base = os.environ.get(OUTPUT_ROOT_ENV)
+    return (Path(base).expanduser() if base else project_root()) / path
+
+
+def to_jsonable(obj):
+    """Convert numpy / pandas values (and NaN) into plain JSON types; NaN becomes ``None``."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, pd.DataFrame):
+        return to_jsonable(obj.reset_index().to_dict(orient="records"))
+    if isinstance(obj, pd.Series):
+        return to_jsonable(obj.to_dict())
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, np.bool_ | bool):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        return None if math.isnan(obj) or math.isinf(obj) else float(obj)
+    if isinstance(obj, datetime | date | pd.Timestamp):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is None or isinstance(obj, str | int):
+        return obj
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return str(obj)
+
+
+def write_json_atomic(path: str | os.PathLike, obj) -> Path:
+    """Write ``obj`` as indented JSON via a temporary file and a rename (never half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(to_jsonable(obj), indent=2, allow_nan=False, ensure_ascii=False)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def library_versions() -> dict[str, str | None]:
+    """Installed versions of the libraries whose behaviour shapes the results."""
+    versions = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def run_metadata(params: dict | None = None, dataset: str | pd.DataFrame | None = None) -> dict:
+    """Provenance to embed in every JSON artefact: parameters, data checksums, library versions.
+
+    ``dataset`` is a data-set name (``"credit_card"``, ``"adult"``) or a frame
+    returned by a :mod:`fairaudit.datasets` loader (its ``attrs`` are used).
+    """
+    from fairaudit.datasets import dataset_checksums
+
+    info: dict = {"parameters": dict(params or {})}
+    if isinstance(dataset, pd.DataFrame):
+        attrs = dataset.attrs
+        info["data"] = {
+            "name": attrs.get("name"),
+            "source": attrs.get("source"),
+            "rows": int(len(dataset)),
+            "sha256": attrs.get("sha256"),
+        }
+    elif dataset is not None:
+        info["data"] = {"name": dataset, "sha256": dataset_checksums(dataset)}
+    info["versions"] = library_versions()
+    info["platform"] = platform.platform()
+    return info
+
+
+class RunArtefacts:
+    """Stage a run's artefacts and publish them all at once.
+
+    Files are written into a hidden sibling of ``output_dir``
+    (``.<name>.staging``); :meth:`commit` swaps the staging folder into place.
+    Until then the previous run's artefacts stay untouched, so a run that fails
+    half-way leaves no mix of old and new files. A stale staging folder from an
+    earlier failed run is discarded on start.
+
+    Examples
+    --------
+    >>> art = RunArtefacts("reports/credit_loan")  # doctest: +SKIP
+    >>> art.write_json("summary.json", {"accuracy": 0.8})  # doctest: +SKIP
+    >>> art.commit()  # doctest: +SKIP
+    """
+
+    def __init__(self, output_dir: str | os.PathLike):
+        self.output_dir = resolve_path(output_dir)
+        self.staging_dir = self.output_dir.parent / f".{self.output_dir.name}.staging"
+        if self.staging_dir.exists():
+            shutil.rmtree(self.staging_dir)
+        self.staging_dir.mkdir(parents=True)
+        self.committed = False
+
+    def path(self, name: str) -> Path:
+        """Where to write artefact ``name`` (inside the staging folder until commit)."""
+        if self.committed:
+            raise RuntimeError("These artefacts were already committed; start a new RunArtefacts.")
+        target = self.staging_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def write_json(self, name: str, obj) -> Path:
+        """Write a JSON artefact (NaN becomes null) and return its staging path."""
+        return write_json_atomic(self.path(name), obj)
+
+    def write_text(self, name: str, text: str) -> Path:
+        """Write a text artefact (Markdown, CSV) and return its staging path."""
+        target = self.path(name)
+        target.write_text(text, encoding="utf-8")
+        return target
+
+    def savefig(self, fig, name: str, **kwargs) -> Path:
+        """Save a matplotlib figure as PNG (150 dpi, tight) and return its staging path."""
+        kwargs = {"dpi": 150, "bbox_inches": "tight", **kwargs}
+        target = self.path(name)
+        fig.savefig(target, **kwargs)
+        return target
+
+    def commit(self) -> Path:
+        """Publish the staged artefacts at ``output_dir``, replacing the previous run's."""
+        if self.committed:
+            return self.output_dir
+        old = self.output_dir.parent / f".{self.output_dir.name}.previous"
+        if old.exists():
+            shutil.rmtree(old)
+        if self.output_dir.exists():
+            os.replace(self.output_dir, old)
+        os.replace(self.staging_dir, self.output_dir)
+        shutil.rmtree(old, ignore_errors=True)
+        self.committed = True
+        return self.output_dir
+
+    def __repr__(self) -> str:
+        state = "committed" if self.committed else "staging"
+        return f"RunArtefacts({str(self.output_dir)!r}, {state})"
