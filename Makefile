@@ -1,7 +1,7 @@
 # The few commands a newcomer needs. `make run` and `make test` set everything up
 # on first use and do nothing more on later calls unless the pins or the package change.
 
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.fairaudit-installed
