@@ -51,7 +51,7 @@ _LIBRARIES = (
 
 
 def project_root() -> Path:
-    """The repository root: the folder holding ``pyproject.toml`` and ``notebooks/``.
+    """The repository root: the folder holding ``pyproject.toml`` and the ``fairaudit`` package.
 
     Looked up from the package's own location (editable install), then from the
     current directory upwards; the current directory if neither finds it.
@@ -59,7 +59,7 @@ def project_root() -> Path:
     starts = [Path(__file__).resolve().parent, Path.cwd().resolve()]
     for start in starts:
         for folder in (start, *start.parents):
-            if (folder / "pyproject.toml").is_file() and (folder / "notebooks").is_dir():
+            if (folder / "pyproject.toml").is_file() and (folder / "fairaudit").is_dir():
                 return folder
     return Path.cwd().resolve()
 

@@ -83,7 +83,7 @@ def test_unserialisable_object_leaves_no_file(tmp_path, monkeypatch):
 def test_relative_paths_resolve_against_root_or_override(tmp_path, monkeypatch):
     monkeypatch.delenv(reports.OUTPUT_ROOT_ENV, raising=False)
     assert resolve_path("reports/x") == reports.project_root() / "reports" / "x"
-    assert (reports.project_root() / "notebooks").is_dir()
+    assert (reports.project_root() / "fairaudit" / "reports.py").is_file()
     monkeypatch.setenv(reports.OUTPUT_ROOT_ENV, str(tmp_path))
     assert resolve_path("reports/x") == tmp_path / "reports" / "x"
     assert resolve_path(tmp_path / "abs") == tmp_path / "abs"
