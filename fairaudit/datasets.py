@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fairaudit.reports import project_root
+from fairaudit.reports import project_root, publish_file
 
 __all__ = [
     "DataUnavailableError",
@@ -409,7 +409,7 @@ def _write_cache(df: pd.DataFrame, path: Path) -> None:
     os.close(fd)
     try:
         df.to_parquet(tmp, index=True)
-        os.replace(tmp, path)
+        publish_file(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -28,6 +28,7 @@ __all__ = [
     "resolve_path",
     "to_jsonable",
     "write_json_atomic",
+    "publish_file",
     "run_metadata",
     "library_versions",
     "RunArtefacts",
@@ -119,11 +120,24 @@ def write_json_atomic(path: str | os.PathLike, obj) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text + "\n")
-        os.replace(tmp, path)
+        publish_file(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def publish_file(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Rename a finished temporary file onto ``path`` with ordinary permissions.
+
+    ``tempfile.mkstemp`` creates files readable by their owner only; artefacts
+    are meant to be shared, so the usual ``0o666 & ~umask`` mode is restored
+    before the atomic rename.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
 
 
 def library_versions() -> dict[str, str | None]:

@@ -1,6 +1,7 @@
 """Artefact writing: atomic publication, provenance and JSON conversion."""
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -68,6 +69,9 @@ def test_json_conversion_handles_numpy_pandas_and_nan(tmp_path):
         "('t', 1)": "tuple key",
     }
     assert [p.name for p in tmp_path.iterdir()] == ["o.json"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask, "artefacts must not be owner-only"
 
 
 def test_unserialisable_object_leaves_no_file(tmp_path, monkeypatch):
