@@ -9,4 +9,21 @@ intervals (:mod:`fairaudit.audit`), artefact writing with provenance
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from fairaudit.audit import (  # noqa: E402  (the function shadows the module name)
+    AuditResult,
+    UndefinedMetricWarning,
+    audit,
+    audit_from_counts,
+    confusion_counts,
+    disparate_impact_from_counts,
+)
+
+__all__ = [
+    "__version__",
+    "AuditResult",
+    "UndefinedMetricWarning",
+    "audit",
+    "audit_from_counts",
+    "confusion_counts",
+    "disparate_impact_from_counts",
+]
