@@ -10,7 +10,6 @@ STAMP  := $(VENV)/.fairaudit-installed
 # is preferred over any user-wide kernel of the same name.
 export PYTHONHASHSEED := 0
 export JUPYTER_PREFER_ENV_PATH := 1
-export MPLBACKEND := Agg
 
 .PHONY: setup run test bench lint lock clean clean-data
 

@@ -27,6 +27,8 @@ __all__ = [
     "project_root",
     "resolve_path",
     "to_jsonable",
+    "write_bytes_atomic",
+    "write_text_atomic",
     "write_json_atomic",
     "publish_file",
     "run_metadata",
@@ -111,20 +113,30 @@ def to_jsonable(obj):
     return str(obj)
 
 
-def write_json_atomic(path: str | os.PathLike, obj) -> Path:
-    """Write ``obj`` as indented JSON via a temporary file and a rename (never half a file)."""
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` via a temporary file beside ``path`` and a rename (never half a file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(to_jsonable(obj), indent=2, allow_nan=False, ensure_ascii=False)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         publish_file(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write UTF-8 ``text`` atomically (see :func:`write_bytes_atomic`)."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: str | os.PathLike, obj) -> Path:
+    """Write ``obj`` as indented JSON atomically; numpy/pandas values converted, NaN as null."""
+    text = json.dumps(to_jsonable(obj), indent=2, allow_nan=False, ensure_ascii=False)
+    return write_text_atomic(path, text + "\n")
 
 
 def publish_file(tmp: str | os.PathLike, path: str | os.PathLike) -> None:

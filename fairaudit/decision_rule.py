@@ -1,0 +1,555 @@
+"""The online decision rule: a trained model plus fairness-aware group thresholds.
+
+A fairness audit happens *offline*: models are trained, compared and mitigated
+on historical data. What ships is much smaller: a function that takes one
+request (a row of features) and returns a decision. This module holds that
+function and the safe way to store it.
+
+A :class:`DecisionRule` scores a request with the chosen model (the
+probability of the favourable outcome) and compares the score with the
+threshold of the request's group. With one threshold for everyone it is an
+ordinary classifier; with per-group thresholds it is the deterministic form of
+a post-processing mitigation such as Fairlearn's
+:class:`~fairlearn.postprocessing.ThresholdOptimizer`.
+
+Why deterministic thresholds? ``ThresholdOptimizer`` reaches its fairness
+target by *randomising* between two thresholds per group. Online, the same
+request would then get different answers on different days, and no reviewer
+could explain a single decision. :func:`thresholds_from_optimizer` replaces
+each group's randomised rule by the one threshold whose operating point on the
+validation data is closest to it (same selection rate for demographic parity,
+same true- and false-positive rates for equalized odds). The price is that the
+constraint then holds only approximately; the case study measures how closely
+on the test set.
+
+Storage never uses pickle, which runs arbitrary code on load. A rule is saved
+as a `skops <https://skops.readthedocs.io>`_ file that is loaded with an
+explicit list of trusted types (:data:`TRUSTED_TYPES`), next to a JSON sidecar
+that a person can read (thresholds, sensitive features, provenance) and that
+records the file's SHA-256. :meth:`DecisionRule.load` verifies the checksum,
+refuses any type outside the trusted list, and checks that the sidecar and the
+model file describe the same rule. The checksum detects corruption, a swapped
+or edited file and a foreign artefact; it is not a signature: someone who can
+rewrite both files can also rewrite the checksum, which is why the trusted-type
+check still guards against code execution.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import skops.io as sio
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from fairaudit.reports import to_jsonable, write_bytes_atomic, write_json_atomic
+
+__all__ = [
+    "FORMAT",
+    "TRUSTED_TYPES",
+    "DecisionRule",
+    "DecisionRuleError",
+    "VoteMixture",
+    "group_keys",
+    "sidecar_path",
+    "thresholds_from_optimizer",
+]
+
+#: Format marker written into both files; a file without it is foreign.
+FORMAT = "fairaudit.decision_rule/1"
+
+#: Types outside skops' own safe defaults that a saved rule may contain: the
+#: scikit-learn pipelines of :func:`fairaudit.models.make_classifier` (logistic
+#: regression and histogram gradient boosting) and :class:`VoteMixture`. Found
+#: with :func:`skops.io.get_untrusted_types` on saved rules of every kind; a file
+#: that needs anything else is refused.
+TRUSTED_TYPES = (
+    "fairaudit.decision_rule.VoteMixture",
+    "functools.partial",
+    "numpy.dtype",
+    "sklearn.compose._column_transformer.make_column_selector",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.utils.validation.check_array",
+)
+
+_GROUP_SEPARATOR = ", "
+
+
+class DecisionRuleError(ValueError):
+    """A saved decision rule is missing, tampered with, foreign or unsafe to load."""
+
+
+# --------------------------------------------------------------------------- groups
+
+
+def group_keys(sensitive: pd.DataFrame | pd.Series) -> np.ndarray:
+    """One string key per row naming its group, e.g. ``"Female"`` or ``"Female, Black"``.
+
+    Thresholds are stored in JSON, whose keys are strings, so intersectional
+    groups (several sensitive columns) are joined with ``", "`` in column order.
+    Missing values are refused: a request without its group cannot get its
+    group's threshold.
+    """
+    frame = sensitive.to_frame() if isinstance(sensitive, pd.Series) else sensitive
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            f"sensitive features must be a pandas DataFrame or Series, got {type(sensitive)}."
+        )
+    if frame.isna().any().any():
+        bad = [c for c in frame.columns if frame[c].isna().any()]
+        raise ValueError(
+            f"sensitive features {bad} have missing values; every row needs a group to get "
+            "its threshold. Fill or drop those rows first."
+        )
+    columns = [frame[c].astype(str).to_numpy() for c in frame.columns]
+    keys = columns[0].astype(object)
+    for col in columns[1:]:
+        keys = keys + _GROUP_SEPARATOR + col.astype(object)
+    return keys.astype(str)
+
+
+# --------------------------------------------------------------------------- mixture
+
+
+class VoteMixture(ClassifierMixin, BaseEstimator):
+    """Weighted vote of fitted classifiers, the deterministic face of a randomised mixture.
+
+    :class:`~fairlearn.reductions.ExponentiatedGradient` returns a *randomised*
+    classifier: for each request it draws one of its ``predictors_`` with
+    probability ``weights_``. ``predict_proba`` here returns that probability of
+    a positive decision (the weighted share of positive votes), so a threshold of
+    0.5 gives the majority decision. Being an ordinary estimator of plain
+    scikit-learn parts, it can be saved with skops.
+
+    Parameters
+    ----------
+    estimators : list of fitted classifiers
+        Each predicts 0/1.
+    weights : array-like of float
+        Non-negative, one per estimator; normalised to sum to 1.
+    """
+
+    def __init__(self, estimators=None, weights=None):
+        self.estimators = estimators
+        self.weights = weights
+
+    def _checked(self):
+        estimators = list(self.estimators or [])
+        weights = np.asarray(self.weights if self.weights is not None else [], dtype=float)
+        if not estimators or len(estimators) != len(weights):
+            raise ValueError(
+                f"VoteMixture needs one weight per estimator; got {len(estimators)} estimators "
+                f"and {len(weights)} weights."
+            )
+        if (weights < 0).any() or weights.sum() <= 0:
+            raise ValueError(f"weights must be non-negative with a positive sum, got {weights}.")
+        return estimators, weights / weights.sum()
+
+    def fit(self, X=None, y=None):
+        """Nothing to fit: the estimators come fitted. Present for the estimator API."""
+        self._checked()
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        """Probability of a positive decision: the weighted share of positive votes."""
+        estimators, weights = self._checked()
+        votes = np.column_stack([np.asarray(e.predict(X), dtype=float) for e in estimators])
+        positive = votes @ weights
+        return np.column_stack([1.0 - positive, positive])
+
+    def predict(self, X):
+        """Majority decision (weighted share of positive votes above 0.5)."""
+        return (self.predict_proba(X)[:, 1] > 0.5).astype(int)
+
+
+# --------------------------------------------------------------------------- thresholds
+
+
+def thresholds_from_optimizer(
+    optimizer,
+    X: pd.DataFrame,
+    y_true,
+    sensitive_features: pd.DataFrame | pd.Series,
+    *,
+    scores=None,
+) -> dict[str, float]:
+    """Deterministic per-group thresholds that imitate a fitted ``ThresholdOptimizer``.
+
+    For each group, the randomised rule's expected operating point on ``X`` is
+    computed from the optimizer's probabilities of a positive decision; then,
+    among the thresholds ``t`` of the rule "positive if score > t", the one
+    whose operating point is closest is chosen. "Closest" follows the
+    optimizer's constraint: the selection rate for ``"demographic_parity"``,
+    the true-positive rate for ``"true_positive_rate_parity"`` and
+    ``"false_negative_rate_parity"``, the false-positive rate for
+    ``"false_positive_rate_parity"`` and ``"true_negative_rate_parity"``, and
+    the (false-positive, true-positive) pair for ``"equalized_odds"``. "Everyone
+    positive" is expressed as a threshold just below the group's lowest score,
+    so every threshold is a finite number that JSON can hold.
+
+    Pass the validation split the optimizer was fitted on, never the test set.
+
+    Parameters
+    ----------
+    optimizer : fairlearn.postprocessing.ThresholdOptimizer
+        Fitted with ``predict_method="predict_proba"`` on the same sensitive columns.
+    X : pandas.DataFrame
+        Features the optimizer was fitted on.
+    y_true : array-like of 0/1
+    sensitive_features : pandas.DataFrame or Series
+    scores : array-like, optional
+        The model's scores on ``X`` (probability of the positive class); computed
+        from ``optimizer.estimator_`` when omitted.
+
+    Returns
+    -------
+    dict
+        Group key (see :func:`group_keys`) → threshold.
+    """
+    if not hasattr(optimizer, "interpolated_thresholder_"):
+        raise ValueError(
+            "optimizer is not a fitted ThresholdOptimizer; call fit(X, y, sensitive_features=...) "
+            "first."
+        )
+    if getattr(optimizer, "predict_method", None) != "predict_proba":
+        raise ValueError(
+            "Thresholds can be transferred only from a ThresholdOptimizer built with "
+            f"predict_method='predict_proba' (got {optimizer.predict_method!r}), because the "
+            "decision rule thresholds the probability of the positive class."
+        )
+    y = np.asarray(y_true).astype(int)
+    if scores is None:
+        scores = optimizer.estimator_.predict_proba(X)[:, 1]
+    scores = np.asarray(scores, dtype=float)
+    if not (len(y) == len(scores) == len(X) == len(sensitive_features)):
+        raise ValueError(
+            f"X, y_true, sensitive_features and scores must have one row each per example; got "
+            f"{len(X)}, {len(y)}, {len(sensitive_features)} and {len(scores)} rows."
+        )
+    # fairlearn has no public method for the expected (rather than sampled) decision.
+    p_positive = optimizer._pmf_predict(X, sensitive_features=sensitive_features)[:, 1]
+    keys = group_keys(_as_frame(sensitive_features))
+    constraint = optimizer.constraints
+    thresholds = {}
+    for key in sorted(set(keys.tolist())):
+        mask = keys == key
+        thresholds[key] = _closest_threshold(scores[mask], y[mask], p_positive[mask], constraint)
+    return thresholds
+
+
+def _closest_threshold(scores, y, p_positive, constraint) -> float:
+    pos, neg = max((y == 1).sum(), 1), max((y == 0).sum(), 1)
+    target = {
+        "sr": p_positive.mean(),
+        "tpr": p_positive[y == 1].sum() / pos,
+        "fpr": p_positive[y == 0].sum() / neg,
+    }
+    # Candidate thresholds: just below the lowest score (everyone positive), then every
+    # distinct score (positive iff strictly above it).
+    order = np.sort(np.unique(scores))
+    candidates = np.concatenate([[np.nextafter(order[0], -np.inf)], order])
+    idx = np.searchsorted(order, scores, side="left")  # rows positive iff candidate index <= idx
+    sel = np.cumsum(np.bincount(idx, minlength=len(candidates))[::-1])[::-1]
+    tp = np.cumsum(np.bincount(idx[y == 1], minlength=len(candidates))[::-1])[::-1]
+    sr, tpr, fpr = sel / len(scores), tp / pos, (sel - tp) / neg
+    if constraint == "demographic_parity":
+        dist = np.abs(sr - target["sr"])
+    elif constraint in ("true_positive_rate_parity", "false_negative_rate_parity"):
+        dist = np.abs(tpr - target["tpr"])
+    elif constraint in ("false_positive_rate_parity", "true_negative_rate_parity"):
+        dist = np.abs(fpr - target["fpr"])
+    else:  # equalized_odds
+        dist = np.hypot(tpr - target["tpr"], fpr - target["fpr"])
+    return float(candidates[int(np.argmin(dist))])
+
+
+def _as_frame(sensitive) -> pd.DataFrame:
+    if isinstance(sensitive, pd.Series):
+        return sensitive.to_frame()
+    if isinstance(sensitive, pd.DataFrame):
+        return sensitive
+    raise TypeError(
+        f"sensitive_features must be a pandas DataFrame or Series, got {type(sensitive)}; "
+        "pass df[['sex']] or df[['sex', 'race']]."
+    )
+
+
+# --------------------------------------------------------------------------- the rule
+
+
+def sidecar_path(path: str | os.PathLike) -> Path:
+    """The JSON sidecar beside a saved rule: ``rule.skops`` → ``rule.json``."""
+    return Path(path).with_suffix(".json")
+
+
+class DecisionRule:
+    """A fitted model and the thresholds that turn its scores into decisions, per group.
+
+    Parameters
+    ----------
+    estimator : fitted classifier with ``predict_proba``
+        Scores requests; column 1 is the probability of the favourable outcome.
+        It never sees the sensitive features.
+    thresholds : float or mapping of str to float
+        One threshold for everyone, or one per group key (see
+        :func:`group_keys`). A request is positive when its score is strictly
+        greater than its threshold (Fairlearn's convention).
+    feature_names : sequence of str
+        Columns the model reads, in order. Requests may carry more columns.
+    sensitive_features : sequence of str, default=()
+        Columns naming a request's group. Required when ``thresholds`` is a
+        mapping; recorded for auditing when it is a single number.
+    metadata : dict, optional
+        JSON-serialisable provenance (parameters, data checksums, what was
+        chosen and why) written to the sidecar.
+    """
+
+    def __init__(
+        self,
+        estimator,
+        thresholds: float | Mapping[str, float],
+        *,
+        feature_names: Sequence[str],
+        sensitive_features: Sequence[str] = (),
+        metadata: dict | None = None,
+    ):
+        if not hasattr(estimator, "predict_proba"):
+            raise TypeError(
+                f"estimator must be a fitted classifier with predict_proba, got {type(estimator)}."
+            )
+        self.estimator = estimator
+        self.feature_names = [str(c) for c in feature_names]
+        self.sensitive_features = [str(c) for c in sensitive_features]
+        if not self.feature_names:
+            raise ValueError("feature_names is empty; pass the columns the model was trained on.")
+        leaked = sorted(set(self.feature_names) & set(self.sensitive_features))
+        if leaked:
+            raise ValueError(
+                f"{leaked} are both model features and sensitive features; sensitive features "
+                "are for choosing thresholds and auditing only, so drop them from feature_names."
+            )
+        if isinstance(thresholds, Mapping):
+            if not thresholds:
+                raise ValueError("thresholds is an empty mapping; pass at least one group.")
+            if not self.sensitive_features:
+                raise ValueError(
+                    "Per-group thresholds need sensitive_features naming the group columns."
+                )
+            self.thresholds = {str(k): _threshold(v) for k, v in thresholds.items()}
+        else:
+            self.thresholds = _threshold(thresholds)
+        self.metadata = dict(metadata or {})
+
+    # ------------------------------------------------------------------ applying
+
+    @property
+    def per_group(self) -> bool:
+        """Whether thresholds differ by group (the rule then needs the sensitive columns)."""
+        return isinstance(self.thresholds, dict)
+
+    def _check_columns(self, requests):
+        if not isinstance(requests, pd.DataFrame):
+            raise TypeError(f"requests must be a pandas DataFrame, got {type(requests)}.")
+        needed = self.feature_names + (self.sensitive_features if self.per_group else [])
+        missing = [c for c in needed if c not in requests.columns]
+        if missing:
+            raise ValueError(
+                f"requests lack the columns {missing}; the rule reads {self.feature_names}"
+                + (f" and the group columns {self.sensitive_features}." if self.per_group else ".")
+            )
+
+    def score(self, requests: pd.DataFrame) -> np.ndarray:
+        """Model score (probability of the favourable outcome) for each request."""
+        self._check_columns(requests)
+        return self.estimator.predict_proba(requests[self.feature_names])[:, 1]
+
+    def threshold_for(self, requests: pd.DataFrame) -> np.ndarray:
+        """The threshold that applies to each request (its group's, or the single one)."""
+        self._check_columns(requests)
+        if not self.per_group:
+            return np.full(len(requests), self.thresholds, dtype=float)
+        keys = group_keys(requests[self.sensitive_features])
+        unknown = sorted(set(keys.tolist()) - set(self.thresholds))
+        if unknown:
+            raise ValueError(
+                f"requests belong to groups {unknown} that have no threshold; known groups are "
+                f"{sorted(self.thresholds)}. Refit the rule on data that includes them."
+            )
+        return np.array([self.thresholds[k] for k in keys], dtype=float)
+
+    def predict(self, requests: pd.DataFrame) -> np.ndarray:
+        """Decisions as 0/1 (1 = favourable), one per request."""
+        return (self.score(requests) > self.threshold_for(requests)).astype(int)
+
+    def apply(self, requests: pd.DataFrame) -> pd.DataFrame:
+        """Decide a batch of requests and show the working.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed like ``requests``: ``group`` (when thresholds are per group),
+            ``score``, ``threshold`` and ``decision`` (1 = favourable).
+        """
+        scores = self.score(requests)
+        thresholds = self.threshold_for(requests)
+        out = pd.DataFrame(index=requests.index)
+        if self.per_group:
+            out["group"] = group_keys(requests[self.sensitive_features])
+        out["score"] = scores
+        out["threshold"] = thresholds
+        out["decision"] = (scores > thresholds).astype(int)
+        return out
+
+    # ------------------------------------------------------------------ storage
+
+    def _payload(self) -> dict:
+        return {
+            "format": FORMAT,
+            "estimator": self.estimator,
+            "thresholds": self.thresholds,
+            "feature_names": list(self.feature_names),
+            "sensitive_features": list(self.sensitive_features),
+        }
+
+    def _description(self) -> dict:
+        return {
+            "thresholds": self.thresholds,
+            "feature_names": list(self.feature_names),
+            "sensitive_features": list(self.sensitive_features),
+        }
+
+    def save(self, path: str | os.PathLike) -> tuple[Path, Path]:
+        """Save as a skops file at ``path`` plus a JSON sidecar (``.json``) with its SHA-256.
+
+        Both files are written atomically (temporary file, then rename), the
+        model first: if writing stops in between, the old sidecar's checksum no
+        longer matches and loading refuses the pair instead of mixing them.
+
+        Returns
+        -------
+        (Path, Path)
+            The model file and the sidecar.
+        """
+        path = Path(path)
+        if path.suffix != ".skops":
+            raise ValueError(f"Save decision rules with a '.skops' suffix, got {path.name!r}.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        sio.dump(self._payload(), buffer)
+        data = buffer.getvalue()
+        untrusted = set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES)
+        if untrusted:
+            raise DecisionRuleError(
+                f"This rule contains types {sorted(untrusted)} that load() would refuse; use a "
+                "model from fairaudit.models.make_classifier or extend TRUSTED_TYPES after "
+                "reviewing them."
+            )
+        write_bytes_atomic(path, data)
+        sidecar = {
+            "format": FORMAT,
+            "model_file": path.name,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "rule": self._description(),
+            "metadata": self.metadata,
+        }
+        write_json_atomic(sidecar_path(path), sidecar)
+        return path, sidecar_path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, trusted: Sequence[str] = TRUSTED_TYPES):
+        """Load a rule saved by :meth:`save`, refusing anything tampered, foreign or unsafe.
+
+        Checks, in order: the sidecar exists and carries :data:`FORMAT`; the
+        model file's SHA-256 equals the sidecar's; the file needs no type outside
+        ``trusted``; the loaded rule matches the sidecar's thresholds and columns.
+
+        Raises
+        ------
+        DecisionRuleError
+            With the failed check and what to do about it.
+        """
+        path = Path(path)
+        side = sidecar_path(path)
+        if not path.is_file():
+            raise DecisionRuleError(f"Missing file: no decision rule at {path}.")
+        if not side.is_file():
+            raise DecisionRuleError(
+                f"Missing sidecar: {path} has no {side.name}; a rule is saved as a pair by "
+                "DecisionRule.save, and the sidecar holds the checksum that makes it safe to load."
+            )
+        try:
+            meta = json.loads(side.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DecisionRuleError(f"Foreign sidecar: {side} is not valid JSON ({exc}).") from exc
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+            raise DecisionRuleError(
+                f"Foreign sidecar: {side} is not a fairaudit decision-rule sidecar (format "
+                f"{found!r}, expected {FORMAT!r}); load only rules written by DecisionRule.save."
+            )
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != meta.get("sha256"):
+            raise DecisionRuleError(
+                f"Checksum mismatch: the SHA-256 of {path} is {digest}, the sidecar records "
+                f"{meta.get('sha256')}. The file was modified, corrupted or swapped; do not use "
+                "it. Re-create the rule by running the case study again."
+            )
+        try:
+            needed = set(sio.get_untrusted_types(data=data))
+        except Exception as exc:
+            raise DecisionRuleError(
+                f"Unreadable file: {path} is not a skops file ({exc})."
+            ) from exc
+        unexpected = sorted(needed - set(trusted))
+        if unexpected:
+            raise DecisionRuleError(
+                f"Untrusted types: {path} needs {unexpected}, which are not trusted. A decision "
+                f"rule only contains {sorted(trusted)}; refusing to load it."
+            )
+        payload = sio.load(io.BytesIO(data), trusted=sorted(needed))
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+            raise DecisionRuleError(
+                f"Foreign file: {path} is a skops file but not a fairaudit decision rule."
+            )
+        rule = cls(
+            payload["estimator"],
+            payload["thresholds"],
+            feature_names=payload["feature_names"],
+            sensitive_features=payload["sensitive_features"],
+            metadata=meta.get("metadata"),
+        )
+        if to_jsonable(rule._description()) != meta.get("rule"):
+            raise DecisionRuleError(
+                f"Inconsistent pair: the sidecar {side.name} describes a different rule than "
+                f"{path.name} holds "
+                "(thresholds or columns differ); the pair was edited. Re-create the rule."
+            )
+        return rule
+
+    def __repr__(self) -> str:
+        if self.per_group:
+            shown = ", ".join(f"{k}: {v:.3f}" for k, v in self.thresholds.items())
+            return f"DecisionRule(thresholds={{{shown}}}, by={self.sensitive_features})"
+        return f"DecisionRule(threshold={self.thresholds:.3f})"
+
+
+def _threshold(value) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"thresholds must be numbers, got {value!r}.") from None
+    if not math.isfinite(out):
+        raise ValueError(
+            f"threshold {value!r} is not a finite number; to accept everyone use a threshold "
+            "below the lowest possible score (e.g. -1 for probabilities)."
+        )
+    return out

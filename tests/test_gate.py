@@ -1,0 +1,139 @@
+"""The fairness gate against Fairlearn's metrics and hand-computed verdicts."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import (
+    MetricFrame,
+    demographic_parity_difference,
+    equalized_odds_difference,
+    selection_rate,
+)
+
+from fairaudit.audit import audit
+from fairaudit.gate import CHECKS, fairness_gate, gate_passes
+
+
+@pytest.fixture(scope="module")
+def decisions():
+    rng = np.random.default_rng(7)
+    n = 3000
+    group = rng.choice(["a", "b", "c"], size=n, p=[0.5, 0.3, 0.2])
+    y_true = rng.binomial(1, np.where(group == "a", 0.4, 0.25))
+    y_pred = rng.binomial(1, np.where(group == "a", 0.45, np.where(group == "b", 0.3, 0.2)))
+    return y_true, y_pred, pd.Series(group, name="group")
+
+
+@pytest.fixture(scope="module")
+def result(decisions):
+    y_true, y_pred, group = decisions
+    return audit(y_true, y_pred, group, n_boot=300, random_state=0)
+
+
+def test_values_match_fairlearn_and_hand_computed_disparate_impact(decisions, result):
+    y_true, y_pred, group = decisions
+    table = fairness_gate(result)
+    assert list(table.index) == list(CHECKS)
+    assert table.loc["demographic_parity_difference", "value"] == pytest.approx(
+        demographic_parity_difference(y_true, y_pred, sensitive_features=group)
+    )
+    assert table.loc["equalized_odds_difference", "value"] == pytest.approx(
+        equalized_odds_difference(y_true, y_pred, sensitive_features=group)
+    )
+    rates = MetricFrame(
+        metrics=selection_rate, y_true=y_true, y_pred=y_pred, sensitive_features=group
+    ).by_group
+    # Reference: the group with the highest favourable (predicted positive) rate.
+    assert table.loc["disparate_impact", "value"] == pytest.approx(rates.min() / rates.max())
+
+
+def test_verdicts_flip_exactly_at_the_thresholds(result):
+    values = fairness_gate(result)["value"]
+    dpd, eod, di = (values[k] for k in CHECKS)
+    at = fairness_gate(result, dpd_max=dpd, eod_max=eod, di_min=di)
+    assert at["passed"].all() and gate_passes(at)
+    below = fairness_gate(result, dpd_max=dpd - 1e-9, eod_max=eod - 1e-9, di_min=min(di + 1e-9, 1))
+    assert not below["passed"].any() and not gate_passes(below)
+    assert (below["rule"] == ["<=", "<=", ">="]).all()
+    assert below.loc["disparate_impact", "threshold"] == pytest.approx(di + 1e-9)
+
+
+def test_conclusive_means_the_interval_is_on_one_side(result):
+    table = fairness_gate(result)
+    dpd = table.loc["demographic_parity_difference"]
+    assert dpd["ci_low"] <= dpd["value"] <= dpd["ci_high"]
+    # A threshold above the whole interval: a conclusive pass; inside it: a pass, not conclusive.
+    clear = fairness_gate(result, dpd_max=min(dpd["ci_high"] + 0.01, 1.0))
+    assert clear.loc["demographic_parity_difference", ["passed", "conclusive"]].tolist() == [
+        True,
+        True,
+    ]
+    inside = fairness_gate(result, dpd_max=(dpd["value"] + dpd["ci_high"]) / 2)
+    assert inside.loc["demographic_parity_difference", ["passed", "conclusive"]].tolist() == [
+        True,
+        False,
+    ]
+    below = fairness_gate(result, dpd_max=max(dpd["ci_low"] - 0.01, 0.0))
+    assert below.loc["demographic_parity_difference", ["passed", "conclusive"]].tolist() == [
+        False,
+        True,
+    ]
+
+
+def test_equalized_odds_interval_is_that_of_the_larger_rate_gap(result):
+    diff = result.difference(["true_positive_rate", "false_positive_rate"])
+    worst = diff["value"].idxmax()
+    row = fairness_gate(result).loc["equalized_odds_difference"]
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(
+        (diff.loc[worst, "ci_low"], diff.loc[worst, "ci_high"])
+    )
+
+
+def test_summary_mapping_has_no_intervals_and_nan_fails():
+    summary = {
+        "demographic_parity_difference": 0.05,
+        "equalized_odds_difference": float("nan"),
+        "disparate_impact": 0.79,
+    }
+    table = fairness_gate(summary)
+    assert table["passed"].tolist() == [True, False, False]
+    assert table["ci_low"].isna().all() and not table["conclusive"].any()
+
+
+def test_dict_of_audits_is_stacked_under_an_audit_level(decisions, result):
+    y_true, y_pred, group = decisions
+    other = audit(y_true, y_pred, group == "a", n_boot=0)
+    table = fairness_gate({"group": result, "is a": other})
+    assert table.index.names == ["audit", "check"]
+    assert table.loc["is a"].shape[0] == 3
+    assert table.loc["is a", "demographic_parity_difference"]["value"] == pytest.approx(
+        demographic_parity_difference(y_true, y_pred, sensitive_features=group == "a")
+    )
+    assert math.isnan(table.loc[("is a", "disparate_impact"), "ci_low"])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"dpd_max": -0.1}, "dpd_max must be a number in [0, 1]"),
+        ({"eod_max": 1.5}, "eod_max must be a number in [0, 1]"),
+        ({"di_min": 0}, "di_min must be a number in (0, 1]"),
+        ({"di_min": "0.8"}, "di_min must be a number"),
+    ],
+)
+def test_bad_thresholds_are_refused(result, kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        fairness_gate(result, **kwargs)
+
+
+def test_bad_inputs_are_refused():
+    with pytest.raises(ValueError, match="lacks"):
+        fairness_gate({"demographic_parity_difference": 0.1})
+    with pytest.raises(TypeError, match="AuditResult"):
+        fairness_gate([0.1, 0.1, 0.9])
+    with pytest.raises(ValueError, match="empty dict"):
+        fairness_gate({})
+    with pytest.raises(TypeError, match="fairness_gate"):
+        gate_passes(pd.DataFrame({"x": [1]}))
