@@ -10,8 +10,9 @@ that is easy to get wrong, so the rule lives here once:
   (:func:`fit_threshold_optimizer`), never on the test set that later judges
   them.
 * **Reductions** (:class:`fairlearn.reductions.ExponentiatedGradient`) retrain
-  the estimator under a constraint whose slack ``eps`` bounds the allowed
-  disparity. A smaller bound buys fairness with accuracy, so we train one
+  the estimator under a constraint whose bound (the moment's
+  ``difference_bound``) caps the allowed disparity on the training data. A
+  smaller bound buys fairness with accuracy, so we train one
   model per bound (:func:`sweep_exponentiated_gradient`) and look at the whole
   trade-off.
 
@@ -74,7 +75,9 @@ from fairlearn.reductions import (
     TruePositiveRateParity,
 )
 from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
+from sklearn.pipeline import Pipeline
 
 __all__ = [
     "CONSTRAINTS",
@@ -83,6 +86,7 @@ __all__ = [
     "make_moment",
     "fit_threshold_optimizer",
     "sweep_exponentiated_gradient",
+    "sweep_grid_search",
     "predict",
     "evaluate",
     "tradeoff_table",
@@ -137,7 +141,9 @@ def check_constraint(constraint: str, *, postprocessing: bool = False) -> str:
                 " ThresholdOptimizer cannot equalise error rates; use ExponentiatedGradient for"
                 " it, or pick another constraint for post-processing."
             )
-        raise ValueError(f"constraint={constraint!r} is not supported; pass one of {list(allowed)}.{extra}")
+        raise ValueError(
+            f"constraint={constraint!r} is not supported; pass one of {list(allowed)}.{extra}"
+        )
     return constraint
 
 
@@ -169,9 +175,13 @@ def _as_sensitive(sensitive_features, n: int, name: str = "sensitive_features"):
             raise ValueError(f"{name} must be 1- or 2-dimensional, got shape {arr.shape}.")
         sf = pd.Series(arr) if arr.ndim == 1 else pd.DataFrame(arr)
     if len(sf) != n:
-        raise ValueError(f"{name} has {len(sf)} rows but the data have {n}; pass one value per row.")
+        raise ValueError(
+            f"{name} has {len(sf)} rows but the data have {n}; pass one value per row."
+        )
     if sf.isna().to_numpy().any():
-        raise ValueError(f"{name} has missing values; map them to an explicit group such as 'unknown'.")
+        raise ValueError(
+            f"{name} has missing values; map them to an explicit group such as 'unknown'."
+        )
     return sf
 
 
@@ -258,7 +268,9 @@ def fit_threshold_optimizer(
 
 def _objective_moment(objective: str, y) -> ErrorRate:
     if objective not in _EG_OBJECTIVES:
-        raise ValueError(f"objective={objective!r} is not supported; pass one of {list(_EG_OBJECTIVES)}.")
+        raise ValueError(
+            f"objective={objective!r} is not supported; pass one of {list(_EG_OBJECTIVES)}."
+        )
     if objective == "accuracy":
         return ErrorRate()
     # Minimising p*FP + (1-p)*FN (p = share of positives) is minimising
@@ -277,10 +289,12 @@ def sweep_exponentiated_gradient(
     epsilons=(0.01, 0.03, 0.1),
     objective: str = "balanced_accuracy",
     max_iter: int = 50,
+    eps: float = 0.01,
     nu: float | None = None,
     sample_weight_name: str | None = None,
-    name_format: str = "EG eps={eps:g}",
-) -> dict[str, ExponentiatedGradient]:
+    preprocessor=None,
+    name_format: str = "EG bound={bound:g}",
+) -> dict:
     """Train one :class:`~fairlearn.reductions.ExponentiatedGradient` model per bound.
 
     Parameters
@@ -295,7 +309,9 @@ def sweep_exponentiated_gradient(
     constraint : str, default="equalized_odds"
         Any name of :data:`CONSTRAINTS`.
     epsilons : sequence of float, default=(0.01, 0.03, 0.1)
-        Allowed constraint violation (``eps``) for each model; smaller is stricter.
+        Constraint bounds, one model each: the largest allowed between-group
+        difference of the constrained rate (the moment's ``difference_bound``,
+        e.g. ``EqualizedOdds(difference_bound=0.03)``). Smaller is stricter.
     objective : {"balanced_accuracy", "accuracy"}, default="balanced_accuracy"
         What the reduction minimises the error of. ``"balanced_accuracy"``
         weights false positives by the share of positives and false negatives
@@ -303,16 +319,28 @@ def sweep_exponentiated_gradient(
     max_iter : int, default=50
         Iterations of the exponentiated-gradient game; each fits the estimator
         once, so this bounds the cost of every model.
+    eps : float, default=0.01
+        Fairlearn's ``ExponentiatedGradient(eps=...)``. Since Fairlearn 0.5 it
+        no longer bounds the disparity (the bounds above do); it sets the
+        size ``1/eps`` of the Lagrange multipliers, i.e. how hard violations
+        are pushed back.
     nu : float or None
         Convergence threshold passed to Fairlearn (None: its default).
     sample_weight_name : str or None
         Name of the estimator's sample-weight fit argument (see ``estimator``).
-    name_format : str, default="EG eps={eps:g}"
+    preprocessor : fitted transformer, optional
+        Applied once to ``X_train`` before the sweep, so the reduction's many
+        re-fits train only ``estimator`` on the transformed matrix (the
+        preprocessing is not repeated for every re-fit, and the mitigator works
+        on plain arrays). Each returned model is then a
+        :class:`~sklearn.pipeline.Pipeline` of the frozen preprocessor and the
+        fitted mitigator, which takes raw ``X`` like the other models.
+    name_format : str, default="EG bound={bound:g}"
         Key of each model in the returned dict.
 
     Returns
     -------
-    dict of str to fitted ExponentiatedGradient
+    dict of str to fitted ExponentiatedGradient (or Pipeline ending in one)
         In the order of ``epsilons``. Predictions are randomised mixtures; use
         :func:`predict` with a ``random_state``.
     """
@@ -322,6 +350,9 @@ def sweep_exponentiated_gradient(
     if len(X_train) != len(y):
         raise ValueError(f"X_train has {len(X_train)} rows but y_train has {len(y)}.")
     epsilons = [_check_fraction(e, "every epsilon") for e in np.atleast_1d(epsilons).tolist()]
+    eps = _check_fraction(eps, "eps")
+    if eps == 0:
+        raise ValueError("eps must be positive (it sets the multiplier bound 1/eps), e.g. 0.01.")
     if not epsilons:
         raise ValueError("epsilons is empty; pass at least one constraint bound, e.g. [0.02].")
     if len(set(epsilons)) != len(epsilons):
@@ -330,11 +361,13 @@ def sweep_exponentiated_gradient(
         steps = getattr(estimator, "steps", None)
         sample_weight_name = f"{steps[-1][0]}__sample_weight" if steps else "sample_weight"
     X = X_train.reset_index(drop=True) if isinstance(X_train, pd.DataFrame) else X_train
+    if preprocessor is not None:
+        X = preprocessor.transform(X)
     models = {}
-    for eps in epsilons:
+    for bound in epsilons:
         eg = ExponentiatedGradient(
             clone(estimator),
-            constraints=make_moment(constraint),
+            constraints=make_moment(constraint, difference_bound=bound),
             objective=_objective_moment(objective, y),
             eps=eps,
             max_iter=max_iter,
@@ -346,8 +379,14 @@ def sweep_exponentiated_gradient(
             # problem; the reduction tolerates approximate best responses.
             warnings.filterwarnings("ignore", message=".*did not converge.*")
             warnings.filterwarnings("ignore", message=".*failed to converge.*")
+            # Fairlearn's own bookkeeping uses a pandas idiom that pandas 3 deprecates;
+            # nothing the caller can act on.
+            warnings.filterwarnings("ignore", message="Setting a value on a Series via .at")
+            warnings.filterwarnings("ignore", message="Setting an item of incompatible dtype")
             eg.fit(X, y, sensitive_features=sf)
-        models[name_format.format(eps=eps)] = eg
+        if preprocessor is not None:
+            eg = Pipeline([("preprocess", FrozenEstimator(preprocessor)), ("mitigator", eg)])
+        models[name_format.format(bound=bound)] = eg
     return models
 
 
@@ -356,8 +395,13 @@ def predict(model, X, sensitive_features=None, *, random_state=None) -> np.ndarr
 
     Plain estimators use ``predict(X)``; a ThresholdOptimizer also needs the
     rows' sensitive features; both Fairlearn mitigators randomise between
-    decisions, so ``random_state`` fixes that draw.
+    decisions, so ``random_state`` fixes that draw. A Pipeline ending in an
+    ExponentiatedGradient (see ``preprocessor`` of
+    :func:`sweep_exponentiated_gradient`) passes ``random_state`` on to it.
     """
+    if isinstance(model, Pipeline) and isinstance(model.steps[-1][1], ExponentiatedGradient):
+        X = X.reset_index(drop=True) if isinstance(X, pd.DataFrame) else X
+        return np.asarray(model.predict(X, random_state=random_state)).astype(int)
     if isinstance(model, ThresholdOptimizer):
         if sensitive_features is None:
             raise ValueError("A ThresholdOptimizer needs sensitive_features to predict.")
@@ -405,7 +449,9 @@ def evaluate(y_true, y_pred, sensitive_features) -> dict[str, float]:
         "demographic_parity_difference": float(
             demographic_parity_difference(y, pred, sensitive_features=sf)
         ),
-        "equalized_odds_difference": float(equalized_odds_difference(y, pred, sensitive_features=sf)),
+        "equalized_odds_difference": float(
+            equalized_odds_difference(y, pred, sensitive_features=sf)
+        ),
         "true_positive_rate_difference": float(gaps["true_positive_rate"]),
         "false_positive_rate_difference": float(gaps["false_positive_rate"]),
         "error_rate_difference": float(gaps["error_rate"]),
@@ -461,7 +507,9 @@ def pareto_front(
     """
     for col in (accuracy, disparity):
         if col not in table.columns:
-            raise ValueError(f"column {col!r} is not in the table; columns are {list(table.columns)}.")
+            raise ValueError(
+                f"column {col!r} is not in the table; columns are {list(table.columns)}."
+            )
     acc = table[accuracy].to_numpy(dtype=float)
     dis = table[disparity].to_numpy(dtype=float)
     better_eq = (acc[None, :] >= acc[:, None]) & (dis[None, :] <= dis[:, None])
@@ -476,15 +524,24 @@ def choose_model(
     accuracy: str = "balanced_accuracy",
     disparity: str = "equalized_odds_difference",
     max_accuracy_loss: float = 0.02,
+    max_disparity: float | None = None,
     candidates=None,
 ) -> str:
-    """Pick the fairest model that gives up at most ``max_accuracy_loss`` of accuracy.
+    """Pick a model from a trade-off table by a stated rule.
 
-    Among the Pareto-optimal rows of ``table`` (restricted to ``candidates``
-    if given), take the best ``accuracy``; every row within
-    ``max_accuracy_loss`` of it is acceptable, and the one with the lowest
-    ``disparity`` wins (ties: higher accuracy, then table order). Use it on
-    validation results, so the test set stays an unbiased judge of the choice.
+    Two rules, both restricted to ``candidates`` (all rows if None):
+
+    * ``max_disparity`` given (*fairness first*): among rows whose
+      ``disparity`` is at most ``max_disparity``, the most accurate (ties:
+      lower disparity, then table order); if no row meets the bound, the row
+      with the lowest disparity.
+    * otherwise (*accuracy budget*): among the Pareto-optimal rows, take the
+      best ``accuracy``; every row within ``max_accuracy_loss`` of it is
+      acceptable, and the one with the lowest ``disparity`` wins (ties: higher
+      accuracy, then table order).
+
+    Use it on validation results, so the test set stays an unbiased judge of
+    the choice.
 
     Returns
     -------
@@ -495,10 +552,90 @@ def choose_model(
     sub = table if candidates is None else table.loc[list(candidates)]
     if sub.empty:
         raise ValueError("No candidate models to choose from.")
-    front = sub[pareto_front(sub, accuracy=accuracy, disparity=disparity)]
+    for col in (accuracy, disparity):
+        if col not in sub.columns:
+            raise ValueError(
+                f"column {col!r} is not in the table; columns are {list(sub.columns)}."
+            )
+    ranked = sub.assign(_neg_acc=-sub[accuracy])
+    if max_disparity is not None:
+        max_disparity = _check_fraction(max_disparity, "max_disparity")
+        feasible = ranked[ranked[disparity] <= max_disparity + 1e-12]
+        if feasible.empty:
+            return ranked.sort_values([disparity, "_neg_acc"], kind="stable").index[0]
+        return feasible.sort_values(["_neg_acc", disparity], kind="stable").index[0]
+    front = ranked[pareto_front(sub, accuracy=accuracy, disparity=disparity)]
     best = front[accuracy].max()
     ok = front[front[accuracy] >= best - max_accuracy_loss - 1e-12]
-    order = ok.assign(_neg_acc=-ok[accuracy]).sort_values(
-        [disparity, "_neg_acc"], kind="stable"
+    return ok.sort_values([disparity, "_neg_acc"], kind="stable").index[0]
+
+
+def sweep_grid_search(
+    estimator,
+    X_train,
+    y_train,
+    sensitive_features,
+    *,
+    constraint: str = "equalized_odds",
+    grid_size: int = 7,
+    grid_limit: float = 2.0,
+    sample_weight_name: str | None = None,
+    name_format: str = "GS #{index}",
+) -> dict:
+    """Train one deterministic model per Lagrange multiplier of a Fairlearn ``GridSearch``.
+
+    :class:`~fairlearn.reductions.GridSearch` reweights the training data
+    once per point of a grid of multipliers (how much the constraint's
+    violation costs) and fits the estimator on each. Unlike
+    :func:`sweep_exponentiated_gradient` every result is one ordinary,
+    deterministic classifier, which is easy to ship; the price is that no
+    constraint bound is guaranteed, so the trade-off table shows what each
+    point achieves. The cost is ``grid_size`` fits of the estimator. Fairlearn's
+    ``GridSearch`` minimises the plain error rate (it has no ``objective``).
+
+    Parameters
+    ----------
+    estimator : unfitted classifier
+        Its ``fit`` must accept sample weights (see
+        :func:`sweep_exponentiated_gradient` for pipelines).
+    X_train, y_train, sensitive_features : training data, 0/1 labels, groups.
+    constraint : str, default="equalized_odds"
+        Any name of :data:`CONSTRAINTS`.
+    grid_size : int, default=7
+        Number of multiplier vectors (models).
+    grid_limit : float, default=2.0
+        Largest multiplier magnitude.
+    sample_weight_name : str or None
+    name_format : str, default="GS #{index}"
+        Key of each model; ``index`` is its position in Fairlearn's grid.
+
+    Returns
+    -------
+    dict of str to fitted estimator
+        Plain classifiers (``predict`` is deterministic), in grid order.
+    """
+    from fairlearn.reductions import GridSearch
+
+    check_constraint(constraint)
+    y = _as_labels(y_train, "y_train")
+    sf = _as_sensitive(sensitive_features, len(y))
+    if X_train.shape[0] != len(y):
+        raise ValueError(f"X_train has {X_train.shape[0]} rows but y_train has {len(y)}.")
+    if not isinstance(grid_size, numbers.Integral) or grid_size < 2:
+        raise ValueError(f"grid_size must be an integer of at least 2, got {grid_size!r}.")
+    if sample_weight_name is None:
+        steps = getattr(estimator, "steps", None)
+        sample_weight_name = f"{steps[-1][0]}__sample_weight" if steps else "sample_weight"
+    X = X_train.reset_index(drop=True) if isinstance(X_train, pd.DataFrame) else X_train
+    gs = GridSearch(
+        clone(estimator),
+        constraints=make_moment(constraint),
+        grid_size=int(grid_size),
+        grid_limit=_check_fraction(grid_limit, "grid_limit"),
+        sample_weight_name=sample_weight_name,
     )
-    return order.index[0]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*did not converge.*")
+        warnings.filterwarnings("ignore", message=".*failed to converge.*")
+        gs.fit(X, y, sensitive_features=sf)
+    return {name_format.format(index=i): model for i, model in enumerate(gs.predictors_)}
