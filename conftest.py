@@ -1,0 +1,56 @@
+"""Test-session set-up for everything pytest collects: the tests and the notebooks.
+
+It lives at the project root so that it also applies when a single notebook is
+checked (``pytest notebooks/01_credit_loan.ipynb``). It runs when pytest
+imports it, before collection, so before nbval starts the first notebook
+kernel (kernels inherit this process's environment):
+
+* ``FAIRAUDIT_OUTPUT_ROOT`` points at a fresh folder for the whole session, so
+  notebooks and ``fairaudit run`` write there and a test run never overwrites
+  the reports a user made;
+* kernels get the environment the committed outputs were made with
+  (:data:`fairaudit.runner.KERNEL_ENV`: hash seed, the virtual environment's
+  kernel first, matplotlib's inline backend so figures land in the outputs),
+  while this process itself draws with Agg;
+* the nbval sanitizer file named in ``pyproject.toml`` is found from any
+  working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+from fairaudit.reports import OUTPUT_ROOT_ENV
+from fairaudit.runner import KERNEL_ENV
+
+# pyplot reads the backend once, at import: this process keeps Agg ...
+matplotlib.use("Agg")
+_SESSION_OUTPUT_ROOT = Path(tempfile.mkdtemp(prefix="fairaudit-test-output-"))
+os.environ[OUTPUT_ROOT_ENV] = str(_SESSION_OUTPUT_ROOT)
+# ... while the kernels nbval and papermill start inherit this.
+os.environ.update(KERNEL_ENV)
+
+
+def pytest_configure(config):
+    # nbval opens the sanitizer file relative to the current directory.
+    sanitize = getattr(config.option, "nbval_sanitize_with", None)
+    if sanitize and not Path(sanitize).is_absolute() and not Path(sanitize).exists():
+        candidate = config.rootpath / sanitize
+        if candidate.exists():
+            config.option.nbval_sanitize_with = str(candidate)
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_SESSION_OUTPUT_ROOT, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def session_output_root() -> Path:
+    """The folder ``FAIRAUDIT_OUTPUT_ROOT`` names for this test session."""
+    return _SESSION_OUTPUT_ROOT

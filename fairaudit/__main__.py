@@ -1,0 +1,7 @@
+"""``python -m fairaudit``: the same as the ``fairaudit`` command."""
+
+import sys
+
+from fairaudit.cli import main
+
+sys.exit(main())
