@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.fairaudit-installed
 export PYTHONHASHSEED := 0
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: setup run test bench lint lock clean clean-data
+.PHONY: setup run test bench lint lock clean clean-data screenshot notebooks
 
 setup: $(STAMP)
 
@@ -51,3 +51,9 @@ clean:
 
 clean-data:
 	rm -rf data/processed
+
+# Maintainers: re-execute the committed notebooks in place with their defaults
+# (after changing code or pins), exactly as nbval re-runs them; then review the diff.
+notebooks: setup
+	@for nb in notebooks/[0-9]*.ipynb; do echo "== $$nb"; \
+	  $(BIN)/python -c "import sys; from fairaudit.runner import refresh_notebook; refresh_notebook(sys.argv[1])" "$$nb" || exit 1; done

@@ -41,7 +41,14 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from fairaudit.reports import library_versions, project_root, resolve_path, write_json_atomic
+from fairaudit.reports import (
+    OUTPUT_ROOT_ENV,
+    library_versions,
+    project_root,
+    resolve_path,
+    write_json_atomic,
+    write_text_atomic,
+)
 from fairaudit.studies import STUDIES, Study, closest
 
 __all__ = [
@@ -57,6 +64,7 @@ __all__ = [
     "default_run_dir",
     "reports_dir",
     "run_study",
+    "refresh_notebook",
     "render_html",
     "write_index",
 ]
@@ -580,21 +588,6 @@ def render_html(notebook: str | os.PathLike) -> str:
     return body
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        # mkstemp creates the file private (0600); a report is meant to be shared.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _failed_dir(study: Study, started: datetime) -> Path:
     base = reports_dir() / "failed"
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
@@ -710,7 +703,7 @@ def run_study(
     try:
         final_notebook = out / executed.name
         os.replace(executed, final_notebook)
-        _write_text_atomic(out / f"{executed.stem}.html", render_html(final_notebook))
+        write_text_atomic(out / f"{executed.stem}.html", render_html(final_notebook))
         record = _record(study, declared, given, run_dir, started, _now(), "ok")
         write_json_atomic(out / RUN_RECORD, record)
         _publish(out, run_dir, work)
@@ -718,6 +711,44 @@ def run_study(
         shutil.rmtree(work, ignore_errors=True)
     _remember_run(study, run_dir)
     return RunResult(study, run_dir, record, _headline(run_dir / study.main_json))
+
+
+def refresh_notebook(notebook: str | os.PathLike, *, kernel_name: str = "python3") -> Path:
+    """Re-execute a committed notebook in place with its default parameters.
+
+    For maintainers, after a change to the code or the pins: the notebook is
+    run exactly as nbval will re-run it (same kernel environment, working
+    directory ``notebooks/``, artefacts into a temporary folder), and
+    papermill's volatile metadata (timestamps, durations) is stripped so that
+    the diff shows only real changes. The file is replaced only if the run
+    succeeds.
+    """
+    import nbformat
+    import papermill
+
+    notebook = Path(notebook).resolve()
+    with tempfile.TemporaryDirectory(prefix="fairaudit-refresh-") as tmp:
+        executed = Path(tmp) / notebook.name
+        with _environment({**KERNEL_ENV, OUTPUT_ROOT_ENV: tmp}), _quiet_papermill_logging():
+            papermill.execute_notebook(
+                str(notebook),
+                str(executed),
+                kernel_name=kernel_name,
+                progress_bar=False,
+                log_output=False,
+                cwd=str(notebook.parent),
+                kernel_manager_class=_kernel_manager_class(),
+            )
+        nb = nbformat.read(str(executed), as_version=4)
+        nb.metadata.pop("papermill", None)
+        for cell in nb.cells:
+            cell.metadata.pop("papermill", None)
+            cell.metadata.pop("execution", None)
+            if cell.metadata.get("tags") == []:  # papermill adds empty tag lists
+                del cell.metadata["tags"]
+        nbformat.validate(nb)
+        write_text_atomic(notebook, nbformat.writes(nb) + "\n")
+    return notebook
 
 
 def _publish(out: Path, run_dir: Path, work: Path) -> None:
@@ -935,5 +966,5 @@ def write_index(registry: dict[str, Study] | None = None) -> Path:
     )
     html = env.get_template("index.html.j2").render(entries=entries, generated_at=_iso(_now()))
     path = root / "index.html"
-    _write_text_atomic(path, html)
+    write_text_atomic(path, html)
     return path

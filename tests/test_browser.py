@@ -2,8 +2,9 @@
 
 Checks what a reader sees: ``reports/index.html`` and a case study's HTML load
 without console errors, show the headline numbers from each study's main JSON,
-and every figure decodes (``naturalWidth > 0``). Also saves
-``reports/screenshot-index.png`` (for the README).
+and every figure decodes (``naturalWidth > 0``), and a full-page screenshot
+can be taken. (The README's screenshot comes from a full ``make run`` through
+``make screenshot``; tests never write into the user's ``reports/``.)
 
 Chromium is Debian's ``chromium`` with its matching ``chromium-driver``; if
 absent it is installed with apt-get (needs root and the Debian package
@@ -22,8 +23,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
-from fairaudit.reports import project_root
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM_FLAGS = [
@@ -146,12 +145,12 @@ def test_index_shows_headline_numbers_and_figures_without_errors(browser, render
     assert len(widths) == expected_figures and expected_figures > 0
     assert all(w > 0 for w in widths), widths
 
-    # The whole page, for the README (reports/screenshot*.png is not git-ignored).
+    # The whole page, as `make screenshot` takes it for the README (here into the test session's
+    # output folder, never the user's reports/).
     height = browser.execute_script("return document.documentElement.scrollHeight;")
     metrics = {"width": 1280, "height": min(height, 8000), "deviceScaleFactor": 1, "mobile": False}
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
-    screenshot = project_root() / "reports" / "screenshot-index.png"
-    screenshot.parent.mkdir(exist_ok=True)
+    screenshot = reports / "screenshot-index.png"
     try:
         assert browser.save_screenshot(str(screenshot))
     finally:
