@@ -57,3 +57,10 @@ clean-data:
 notebooks: setup
 	@for nb in notebooks/[0-9]*.ipynb; do echo "== $$nb"; \
 	  $(BIN)/python -c "import sys; from fairaudit.runner import refresh_notebook; refresh_notebook(sys.argv[1])" "$$nb" || exit 1; done
+
+# The README's picture of reports/index.html (after `make run`), with Debian's chromium.
+screenshot:
+	chromium --headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	  --disable-background-networking --disable-component-update --disable-sync \
+	  --hide-scrollbars --window-size=1280,2200 \
+	  --screenshot=$(CURDIR)/reports/screenshot-index.png file://$(CURDIR)/reports/index.html

@@ -26,9 +26,10 @@ from fairaudit.monitor import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_HOME = os.environ.get("FAIRAUDIT_DATA_HOME", "/work/shared/data")
+DATA_HOME = os.environ.get("FAIRAUDIT_DATA_HOME")
 needs_data = pytest.mark.skipif(
-    not Path(DATA_HOME, "credit_card_default").is_dir(), reason="raw data mirror not available"
+    not DATA_HOME or not Path(DATA_HOME, "credit_card_default").is_dir(),
+    reason="set FAIRAUDIT_DATA_HOME to the raw-data mirror to run these tests",
 )
 
 
