@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pytest
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
+from notebook_run import execute_case_study
 from sklearn.metrics import accuracy_score, f1_score
 
 from fairaudit.datasets import DataUnavailableError, dataset_checksums, load_adult
@@ -30,8 +31,6 @@ def adult():
 
 
 def _run(tmp_path_factory, **parameters):
-    import papermill as pm
-
     out = tmp_path_factory.mktemp("adult")
     parameters = {
         "sample_fraction": 0.2,
@@ -39,14 +38,7 @@ def _run(tmp_path_factory, **parameters):
         "output_dir": str(out / "run"),
         **parameters,
     }
-    pm.execute_notebook(
-        str(NOTEBOOK),
-        str(out / "executed.ipynb"),
-        parameters=parameters,
-        cwd=str(NOTEBOOK.parent),
-        kernel_name="python3",
-        progress_bar=False,
-    )
+    execute_case_study(NOTEBOOK.name, out / "executed.ipynb", parameters)
     run = out / "run"
     report = json.loads((run / "mitigation_report.json").read_text())
     baseline = json.loads((run / "eval_baseline.json").read_text())
@@ -179,16 +171,12 @@ def test_reloaded_rule_is_deterministic(adult, race_run):
 
 
 def test_bad_parameter_fails_fast_with_a_clear_message(adult, tmp_path):
-    import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     with pytest.raises(PapermillExecutionError, match="sensitive_features must be distinct names"):
-        pm.execute_notebook(
-            str(NOTEBOOK),
-            str(tmp_path / "bad.ipynb"),
-            parameters={"sensitive_features": ["gender"], "output_dir": str(tmp_path / "run")},
-            cwd=str(NOTEBOOK.parent),
-            kernel_name="python3",
-            progress_bar=False,
+        execute_case_study(
+            NOTEBOOK.name,
+            tmp_path / "bad.ipynb",
+            {"sensitive_features": ["gender"], "output_dir": str(tmp_path / "run")},
         )
     assert not (tmp_path / "run").exists()

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
+from notebook_run import execute_case_study
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
 from fairaudit.datasets import DataUnavailableError, dataset_checksums, load_credit_card
@@ -49,16 +50,7 @@ def credit():
 
 
 def _execute(out, parameters):
-    import papermill as pm
-
-    pm.execute_notebook(
-        str(NOTEBOOK),
-        str(out / "executed.ipynb"),
-        parameters=parameters,
-        cwd=str(NOTEBOOK.parent),
-        kernel_name="python3",
-        progress_bar=False,
-    )
+    execute_case_study(NOTEBOOK.name, out / "executed.ipynb", parameters)
 
 
 def _run(tmp_path_factory, **parameters):

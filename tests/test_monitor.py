@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from notebook_run import execute_case_study
 
 from fairaudit.datasets import load_adult, load_credit_card
 from fairaudit.monitor import (
@@ -25,7 +26,6 @@ from fairaudit.monitor import (
     windowed_disparate_impact,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 DATA_HOME = os.environ.get("FAIRAUDIT_DATA_HOME")
 needs_data = pytest.mark.skipif(
     not DATA_HOME or not Path(DATA_HOME, "credit_card_default").is_dir(),
@@ -429,13 +429,11 @@ def test_simulated_traffic_is_reproducible_and_busier_by_day():
 
 @needs_data
 def test_notebook_runs_small_and_its_summary_agrees_with_the_payload_log(tmp_path):
-    import papermill as pm
-
     out, payload = tmp_path / "report", tmp_path / "payload.duckdb"
-    pm.execute_notebook(
-        ROOT / "notebooks" / "03_fairness_monitoring.ipynb",
+    execute_case_study(
+        "03_fairness_monitoring.ipynb",
         tmp_path / "run.ipynb",
-        parameters={
+        {
             "sample_fraction": 0.2,
             "days": 4,
             "drift_day": 2,
@@ -443,9 +441,6 @@ def test_notebook_runs_small_and_its_summary_agrees_with_the_payload_log(tmp_pat
             "output_dir": str(out),
             "payload_path": str(payload),
         },
-        cwd=str(ROOT / "notebooks"),
-        kernel_name="python3",
-        progress_bar=False,
     )
     summary = json.loads((out / "monitor_summary.json").read_text())
     assert 3 <= len(summary["headline"]) <= 6
