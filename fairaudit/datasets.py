@@ -40,15 +40,15 @@ Adult (UCI Census Income, 1994; 48,842 people)
 from __future__ import annotations
 
 import hashlib
+import io
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from fairaudit.reports import project_root, publish_file
+from fairaudit.reports import project_root, write_bytes_atomic
 
 __all__ = [
     "DataUnavailableError",
@@ -403,13 +403,7 @@ def _read_cache(path: Path) -> pd.DataFrame:
 
 
 def _write_cache(df: pd.DataFrame, path: Path) -> None:
-    """Write to a temporary file beside ``path`` and rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        df.to_parquet(tmp, index=True)
-        publish_file(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the Parquet cache atomically, so readers never see half a file."""
+    buffer = io.BytesIO()
+    df.to_parquet(buffer, index=True)
+    write_bytes_atomic(path, buffer.getvalue())

@@ -31,6 +31,7 @@ __all__ = [
     "write_text_atomic",
     "write_json_atomic",
     "publish_file",
+    "replace_dir",
     "run_metadata",
     "library_versions",
     "RunArtefacts",
@@ -152,6 +153,30 @@ def publish_file(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
     os.replace(tmp, path)
 
 
+def replace_dir(new: str | os.PathLike, target: str | os.PathLike) -> Path:
+    """Swap the finished folder ``new`` into ``target``, replacing what was there.
+
+    The previous folder is renamed aside first and deleted only after ``new``
+    is in place; if that rename fails, the previous folder is put back, so
+    ``target`` always holds one complete run. Both folders must be on the same
+    file system (renames, not copies).
+    """
+    new, target = Path(new), Path(target)
+    aside = target.parent / f".{target.name}.previous"
+    if aside.exists():
+        shutil.rmtree(aside)
+    if target.exists():
+        os.replace(target, aside)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        if aside.exists() and not target.exists():
+            os.replace(aside, target)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+    return target
+
+
 def library_versions() -> dict[str, str | None]:
     """Installed versions of the libraries whose behaviour shapes the results."""
     versions = {"python": platform.python_version()}
@@ -240,13 +265,7 @@ class RunArtefacts:
         """Publish the staged artefacts at ``output_dir``, replacing the previous run's."""
         if self.committed:
             return self.output_dir
-        old = self.output_dir.parent / f".{self.output_dir.name}.previous"
-        if old.exists():
-            shutil.rmtree(old)
-        if self.output_dir.exists():
-            os.replace(self.output_dir, old)
-        os.replace(self.staging_dir, self.output_dir)
-        shutil.rmtree(old, ignore_errors=True)
+        replace_dir(self.staging_dir, self.output_dir)
         self.committed = True
         return self.output_dir
 

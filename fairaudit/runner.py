@@ -45,6 +45,7 @@ from fairaudit.reports import (
     OUTPUT_ROOT_ENV,
     library_versions,
     project_root,
+    replace_dir,
     resolve_path,
     write_json_atomic,
     write_text_atomic,
@@ -706,7 +707,7 @@ def run_study(
         write_text_atomic(out / f"{executed.stem}.html", render_html(final_notebook))
         record = _record(study, declared, given, run_dir, started, _now(), "ok")
         write_json_atomic(out / RUN_RECORD, record)
-        _publish(out, run_dir, work)
+        replace_dir(out, run_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     _remember_run(study, run_dir)
@@ -749,19 +750,6 @@ def refresh_notebook(notebook: str | os.PathLike, *, kernel_name: str = "python3
         nbformat.validate(nb)
         write_text_atomic(notebook, nbformat.writes(nb) + "\n")
     return notebook
-
-
-def _publish(out: Path, run_dir: Path, work: Path) -> None:
-    """Swap ``out`` into ``run_dir``; the previous folder is moved aside, then deleted."""
-    previous = work / ".previous"
-    if run_dir.exists():
-        os.replace(run_dir, previous)
-    try:
-        os.replace(out, run_dir)
-    except BaseException:
-        if previous.exists() and not run_dir.exists():
-            os.replace(previous, run_dir)
-        raise
 
 
 def _keep_failed(study, declared, given, run_dir, started, work, executed, error, failure=None):
