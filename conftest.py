@@ -7,9 +7,11 @@ kernel (kernels inherit this process's environment):
 
 * ``FAIRAUDIT_OUTPUT_ROOT`` points at a fresh folder for the whole session, so
   notebooks and ``fairaudit run`` write there and a test run never overwrites
-  the reports a user made;
+  the reports a user made; ``FAIRAUDIT_CACHE_DIR`` points at a folder of its
+  own (the processed-data cache), and hypothesis keeps no example database, so
+  a test run writes nothing into the checkout;
 * kernels get the environment the committed outputs were made with
-  (:data:`fairaudit.runner.KERNEL_ENV`: hash seed, the virtual environment's
+  (:data:`fairaudit.cli._runner.KERNEL_ENV`: hash seed, the virtual environment's
   kernel first, matplotlib's inline backend so figures land in the outputs),
   while this process itself draws with Agg;
 * the nbval sanitizer file named in ``pyproject.toml`` is found from any
@@ -25,14 +27,21 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
-from fairaudit.reports import OUTPUT_ROOT_ENV
-from fairaudit.runner import KERNEL_ENV
+from fairaudit._io import OUTPUT_ROOT_ENV
+from fairaudit.cli._runner import KERNEL_ENV
+from fairaudit.datasets import CACHE_DIR_ENV
 
 # pyplot reads the backend once, at import: this process keeps Agg ...
 matplotlib.use("Agg")
 _SESSION_OUTPUT_ROOT = Path(tempfile.mkdtemp(prefix="fairaudit-test-output-"))
 os.environ[OUTPUT_ROOT_ENV] = str(_SESSION_OUTPUT_ROOT)
+os.environ.setdefault(CACHE_DIR_ENV, str(_SESSION_OUTPUT_ROOT / "cache"))
+set_hypothesis_home_dir(str(_SESSION_OUTPUT_ROOT / "hypothesis"))
+settings.register_profile("fairaudit", database=None)
+settings.load_profile("fairaudit")
 # ... while the kernels nbval and papermill start inherit this.
 os.environ.update(KERNEL_ENV)
 

@@ -34,7 +34,7 @@ from fairlearn.metrics import (
     true_positive_rate,
 )
 
-from fairaudit.audit import METRICS, audit
+from fairaudit.metrics import METRICS, audit
 
 SPEEDUP_TARGET = 100.0
 SECONDS_TARGET = 0.5

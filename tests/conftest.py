@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fairaudit.reports import OUTPUT_ROOT_ENV
+from fairaudit._io import OUTPUT_ROOT_ENV
 
 collect_ignore = ["fixtures"]
 
@@ -57,8 +57,9 @@ def rendered_reports(session_output_root) -> RenderedReports:
     notebook runs only once here. Before the case-study notebooks exist, the
     two fixture notebooks stand in for them.
     """
-    from fairaudit import cli, runner
-    from fairaudit.studies import STUDIES, Study
+    from fairaudit import cli
+    from fairaudit.cli import _runner as runner
+    from fairaudit.cli._studies import STUDIES, Study
 
     registry = {name: s for name, s in STUDIES.items() if s.available}
     if registry:

@@ -16,7 +16,7 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
-from fairaudit.reports import project_root
+from fairaudit._io import project_root
 
 __all__ = ["Study", "STUDIES", "UnknownStudyError", "get_study", "closest"]
 

@@ -14,6 +14,7 @@ from sklearn.utils import Bunch
 from fairaudit import datasets
 from fairaudit.datasets import (
     DataUnavailableError,
+    _loaders,
     add_interest_rate,
     age_band,
     load_adult,
@@ -229,7 +230,7 @@ def test_openml_adult_frame_maps_to_canonical_schema(monkeypatch, cache_dir):
     monkeypatch.delenv(datasets.DATA_HOME_ENV, raising=False)
     df = load_adult(cache=False)
     assert df.attrs["source"] == "openml"
-    assert list(df.columns) == datasets._ADULT_COLUMNS
+    assert list(df.columns) == _loaders._ADULT_COLUMNS
     assert df["income"].tolist() == ["<=50K", ">50K", ">50K"]
     assert df["workclass"].isna().tolist() == [False, True, False]
     assert df["native_country"].isna().sum() == 1
@@ -245,12 +246,12 @@ def test_openml_and_mirror_agree_on_the_same_records(tmp_path):
     rows = [[v.strip() for v in line.split(",")] for line in train_lines + test_lines[1:]]
     for row in rows:  # OpenML writes the label without the test file's trailing dot
         row[-1] = row[-1].rstrip(".")
-    fetched = datasets._adult_from_fetched(_fetched_adult_frame(rows))
+    fetched = _loaders._adult_from_fetched(_fetched_adult_frame(rows))
     train = tmp_path / "train"
     train.write_text("\n".join(train_lines) + "\n")
     test = tmp_path / "test"
     test.write_text("\n".join(test_lines) + "\n")
-    mirrored = datasets._adult_from_mirror(train, test)
+    mirrored = _loaders._adult_from_mirror(train, test)
     for col in mirrored.columns:
         assert mirrored[col].astype(object).tolist() == fetched[col].astype(object).tolist(), col
 

@@ -11,8 +11,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from fairaudit import plots  # noqa: E402
-from fairaudit.audit import audit  # noqa: E402
+from fairaudit import reporting as plots  # noqa: E402
+from fairaudit.metrics import audit  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

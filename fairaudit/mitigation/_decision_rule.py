@@ -49,7 +49,7 @@ import pandas as pd
 import skops.io as sio
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from fairaudit.reports import to_jsonable, write_bytes_atomic, write_json_atomic
+from fairaudit._io import to_jsonable, write_bytes_atomic, write_json_atomic
 
 __all__ = [
     "FORMAT",
@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 #: Format marker written into both files; a file without it is foreign.
-FORMAT = "fairaudit.decision_rule/1"
+FORMAT = "fairaudit.decision_rule/1"  # the on-disk format name, kept stable
 
 #: Types outside skops' own safe defaults that a saved rule may contain: the
 #: scikit-learn pipelines of :func:`fairaudit.models.make_classifier` (logistic
@@ -71,7 +71,7 @@ FORMAT = "fairaudit.decision_rule/1"
 #: with :func:`skops.io.get_untrusted_types` on saved rules of every kind; a file
 #: that needs anything else is refused.
 TRUSTED_TYPES = (
-    "fairaudit.decision_rule.VoteMixture",
+    "fairaudit.mitigation.VoteMixture",
     "functools.partial",
     "numpy.dtype",
     "sklearn.compose._column_transformer.make_column_selector",
@@ -171,6 +171,10 @@ class VoteMixture(ClassifierMixin, BaseEstimator):
 
 
 # --------------------------------------------------------------------------- thresholds
+
+
+# Saved rules name the class by its public path, which stays stable when modules move.
+VoteMixture.__module__ = "fairaudit.mitigation"
 
 
 def thresholds_from_optimizer(

@@ -41,16 +41,16 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from fairaudit.reports import (
+from fairaudit._io import (
     OUTPUT_ROOT_ENV,
-    library_versions,
     project_root,
     replace_dir,
     resolve_path,
     write_json_atomic,
     write_text_atomic,
 )
-from fairaudit.studies import STUDIES, Study, closest
+from fairaudit.cli._studies import STUDIES, Study, closest
+from fairaudit.reporting._artefacts import library_versions
 
 __all__ = [
     "KERNEL_ENV",
@@ -85,7 +85,7 @@ KERNEL_ENV = {
 OUTPUT_PARAMETER = "output_dir"
 
 RUN_RECORD = "run.json"
-_TEMPLATES = Path(__file__).parent / "templates"
+_TEMPLATES = Path(__file__).parent.parent / "reporting" / "templates"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}

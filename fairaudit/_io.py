@@ -1,11 +1,8 @@
-"""Writing a case study's artefacts safely and with their provenance.
+"""Paths and safe file writes: the leaf every other module builds on.
 
-A notebook run produces JSON summaries, figures and models. Readers compare
-them across runs, so every artefact records the parameters, the data checksum
-and the library versions that made it (:func:`run_metadata`), and a run that
-fails half-way must never leave a mix of old and new files behind:
-:class:`RunArtefacts` stages everything in a hidden sibling folder and swaps it
-into place only when the run commits.
+Nothing here imports from the package. Writes go through a temporary file
+beside the target and a rename, so a reader never sees half a file, and a
+finished folder replaces its predecessor in one swap (:func:`replace_dir`).
 """
 
 from __future__ import annotations
@@ -13,17 +10,16 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import shutil
 import tempfile
 from datetime import date, datetime
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
+    "OUTPUT_ROOT_ENV",
     "project_root",
     "resolve_path",
     "to_jsonable",
@@ -32,26 +28,9 @@ __all__ = [
     "write_json_atomic",
     "publish_file",
     "replace_dir",
-    "run_metadata",
-    "library_versions",
-    "RunArtefacts",
 ]
 
 OUTPUT_ROOT_ENV = "FAIRAUDIT_OUTPUT_ROOT"
-
-_LIBRARIES = (
-    "fairaudit",
-    "fairlearn",
-    "scikit-learn",
-    "pandas",
-    "numpy",
-    "scipy",
-    "matplotlib",
-    "seaborn",
-    "duckdb",
-    "skops",
-    "papermill",
-)
 
 
 def project_root() -> Path:
@@ -175,100 +154,3 @@ def replace_dir(new: str | os.PathLike, target: str | os.PathLike) -> Path:
         raise
     shutil.rmtree(aside, ignore_errors=True)
     return target
-
-
-def library_versions() -> dict[str, str | None]:
-    """Installed versions of the libraries whose behaviour shapes the results."""
-    versions = {"python": platform.python_version()}
-    for name in _LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
-def run_metadata(params: dict | None = None, dataset: str | pd.DataFrame | None = None) -> dict:
-    """Provenance to embed in every JSON artefact: parameters, data checksums, library versions.
-
-    ``dataset`` is a data-set name (``"credit_card"``, ``"adult"``) or a frame
-    returned by a :mod:`fairaudit.datasets` loader (its ``attrs`` are used).
-    """
-    from fairaudit.datasets import dataset_checksums
-
-    info: dict = {"parameters": dict(params or {})}
-    if isinstance(dataset, pd.DataFrame):
-        attrs = dataset.attrs
-        info["data"] = {
-            "name": attrs.get("name"),
-            "source": attrs.get("source"),
-            "rows": int(len(dataset)),
-            "sha256": attrs.get("sha256"),
-        }
-    elif dataset is not None:
-        info["data"] = {"name": dataset, "sha256": dataset_checksums(dataset)}
-    info["versions"] = library_versions()
-    info["platform"] = platform.platform()
-    return info
-
-
-class RunArtefacts:
-    """Stage a run's artefacts and publish them all at once.
-
-    Files are written into a hidden sibling of ``output_dir``
-    (``.<name>.staging``); :meth:`commit` swaps the staging folder into place.
-    Until then the previous run's artefacts stay untouched, so a run that fails
-    half-way leaves no mix of old and new files. A stale staging folder from an
-    earlier failed run is discarded on start.
-
-    Examples
-    --------
-    >>> art = RunArtefacts("reports/credit_loan")  # doctest: +SKIP
-    >>> art.write_json("summary.json", {"accuracy": 0.8})  # doctest: +SKIP
-    >>> art.commit()  # doctest: +SKIP
-    """
-
-    def __init__(self, output_dir: str | os.PathLike):
-        self.output_dir = resolve_path(output_dir)
-        self.staging_dir = self.output_dir.parent / f".{self.output_dir.name}.staging"
-        if self.staging_dir.exists():
-            shutil.rmtree(self.staging_dir)
-        self.staging_dir.mkdir(parents=True)
-        self.committed = False
-
-    def path(self, name: str) -> Path:
-        """Where to write artefact ``name`` (inside the staging folder until commit)."""
-        if self.committed:
-            raise RuntimeError("These artefacts were already committed; start a new RunArtefacts.")
-        target = self.staging_dir / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return target
-
-    def write_json(self, name: str, obj) -> Path:
-        """Write a JSON artefact (NaN becomes null) and return its staging path."""
-        return write_json_atomic(self.path(name), obj)
-
-    def write_text(self, name: str, text: str) -> Path:
-        """Write a text artefact (Markdown, CSV) and return its staging path."""
-        target = self.path(name)
-        target.write_text(text, encoding="utf-8")
-        return target
-
-    def savefig(self, fig, name: str, **kwargs) -> Path:
-        """Save a matplotlib figure as PNG (150 dpi, tight) and return its staging path."""
-        kwargs = {"dpi": 150, "bbox_inches": "tight", **kwargs}
-        target = self.path(name)
-        fig.savefig(target, **kwargs)
-        return target
-
-    def commit(self) -> Path:
-        """Publish the staged artefacts at ``output_dir``, replacing the previous run's."""
-        if self.committed:
-            return self.output_dir
-        replace_dir(self.staging_dir, self.output_dir)
-        self.committed = True
-        return self.output_dir
-
-    def __repr__(self) -> str:
-        state = "committed" if self.committed else "staging"
-        return f"RunArtefacts({str(self.output_dir)!r}, {state})"

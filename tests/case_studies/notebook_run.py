@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from fairaudit.reports import project_root
+from fairaudit._io import project_root
 
 NOTEBOOKS = project_root() / "notebooks"
 

@@ -18,8 +18,8 @@ from fairlearn.metrics import demographic_parity_difference, equalized_odds_diff
 from notebook_run import execute_case_study
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
+from fairaudit._io import project_root
 from fairaudit.datasets import DataUnavailableError, dataset_checksums, load_credit_card
-from fairaudit.reports import project_root
 
 NOTEBOOK = project_root() / "notebooks" / "01_credit_loan.ipynb"
 MODELS = ["unmitigated", "threshold_optimizer", "exponentiated_gradient"]

@@ -83,7 +83,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from fairaudit.audit import UndefinedMetricWarning, disparate_impact_from_counts
+from fairaudit.metrics import UndefinedMetricWarning, disparate_impact_from_counts
 
 __all__ = [
     "PAYLOAD_COLUMNS",

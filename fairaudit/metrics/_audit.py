@@ -61,7 +61,7 @@ keep it fixed.
 Examples
 --------
 >>> import numpy as np
->>> from fairaudit.audit import audit
+>>> from fairaudit.metrics import audit
 >>> y_true = np.array([1, 0, 1, 1, 0, 0, 1, 0])
 >>> y_pred = np.array([1, 0, 0, 1, 1, 0, 1, 0])
 >>> group = np.array(["a", "a", "a", "a", "b", "b", "b", "b"])

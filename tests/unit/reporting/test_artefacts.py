@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairaudit import reports
-from fairaudit.reports import RunArtefacts, resolve_path, run_metadata, write_json_atomic
+from fairaudit import _io as reports
+from fairaudit._io import resolve_path, write_json_atomic
+from fairaudit.reporting import RunArtefacts, run_metadata
 
 
 def test_artefacts_are_invisible_until_commit_then_replace_previous(tmp_path):
@@ -87,7 +88,7 @@ def test_unserialisable_object_leaves_no_file(tmp_path, monkeypatch):
 def test_relative_paths_resolve_against_root_or_override(tmp_path, monkeypatch):
     monkeypatch.delenv(reports.OUTPUT_ROOT_ENV, raising=False)
     assert resolve_path("reports/x") == reports.project_root() / "reports" / "x"
-    assert (reports.project_root() / "fairaudit" / "reports.py").is_file()
+    assert (reports.project_root() / "fairaudit" / "_io.py").is_file()
     monkeypatch.setenv(reports.OUTPUT_ROOT_ENV, str(tmp_path))
     assert resolve_path("reports/x") == tmp_path / "reports" / "x"
     assert resolve_path(tmp_path / "abs") == tmp_path / "abs"

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairaudit.audit import audit
-from fairaudit.model_card import group_table, markdown_table, model_card
+from fairaudit.metrics import audit
+from fairaudit.reporting import group_table, markdown_table, model_card
 
 
 def test_markdown_table_rounds_and_formats():

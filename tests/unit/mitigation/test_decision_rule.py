@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from fairaudit.decision_rule import (
+from fairaudit.mitigation import (
     FORMAT,
     DecisionRule,
     DecisionRuleError,

@@ -21,11 +21,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from fairaudit import cli, runner
+from fairaudit import cli
+from fairaudit.cli import _runner as runner
+from fairaudit.cli._studies import STUDIES, Study, get_study
 from fairaudit.datasets import DATA_HOME_ENV, dataset_checksums
-from fairaudit.studies import STUDIES, Study, get_study
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 TINY = Study(
     "tiny",
     str(FIXTURES / "tiny_study.ipynb"),
@@ -488,7 +489,7 @@ def test_papermill_and_the_python_parser_read_the_same_parameters():
 def test_nbval_sanitizer_masks_only_volatile_text():
     from nbval.plugin import get_sanitize_patterns
 
-    cfg = Path(__file__).parent / "nbval_sanitize.cfg"
+    cfg = Path(__file__).parents[1] / "nbval_sanitize.cfg"
     patterns = get_sanitize_patterns(cfg.read_text())
 
     def clean(text):

@@ -31,8 +31,8 @@ import argparse
 import os
 import sys
 
-from fairaudit import runner
-from fairaudit.studies import STUDIES, UnknownStudyError, get_study
+from fairaudit.cli import _runner as runner
+from fairaudit.cli._studies import STUDIES, UnknownStudyError, get_study
 
 __all__ = ["main", "build_parser"]
 

@@ -14,9 +14,9 @@ from fairlearn.metrics import demographic_parity_difference, equalized_odds_diff
 from notebook_run import execute_case_study
 from sklearn.metrics import accuracy_score, f1_score
 
+from fairaudit._io import project_root
 from fairaudit.datasets import DataUnavailableError, dataset_checksums, load_adult
-from fairaudit.decision_rule import DecisionRule
-from fairaudit.reports import project_root
+from fairaudit.mitigation import DecisionRule
 
 NOTEBOOK = project_root() / "notebooks" / "02_adult_income.ipynb"
 AUDITS = ["sex", "race", "sex × race"]

@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fairaudit.reports import project_root, write_bytes_atomic
+from fairaudit._io import project_root, write_bytes_atomic
 
 __all__ = [
     "DataUnavailableError",

@@ -12,8 +12,8 @@ from fairlearn.metrics import (
     selection_rate,
 )
 
-from fairaudit.audit import audit
-from fairaudit.gate import CHECKS, fairness_gate, gate_passes
+from fairaudit.metrics import audit
+from fairaudit.mitigation import CHECKS, fairness_gate, gate_passes
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,57 @@
+"""Mitigation: fit and compare fair candidates, gate a release, save the decision rule."""
+
+from fairaudit.mitigation._decision_rule import (
+    FORMAT,
+    TRUSTED_TYPES,
+    DecisionRule,
+    DecisionRuleError,
+    VoteMixture,
+    group_keys,
+    sidecar_path,
+    thresholds_from_optimizer,
+)
+from fairaudit.mitigation._gate import (
+    CHECKS,
+    fairness_gate,
+    gate_passes,
+)
+from fairaudit.mitigation._reductions import (
+    CONSTRAINTS,
+    DISPARITY_OF,
+    check_constraint,
+    choose_model,
+    evaluate,
+    fit_threshold_optimizer,
+    make_moment,
+    pareto_front,
+    predict,
+    sweep_exponentiated_gradient,
+    sweep_grid_search,
+    tradeoff_table,
+)
+
+__all__ = [
+    "CONSTRAINTS",
+    "DISPARITY_OF",
+    "check_constraint",
+    "make_moment",
+    "fit_threshold_optimizer",
+    "sweep_exponentiated_gradient",
+    "sweep_grid_search",
+    "predict",
+    "evaluate",
+    "tradeoff_table",
+    "pareto_front",
+    "choose_model",
+    "CHECKS",
+    "fairness_gate",
+    "gate_passes",
+    "FORMAT",
+    "TRUSTED_TYPES",
+    "DecisionRule",
+    "DecisionRuleError",
+    "VoteMixture",
+    "group_keys",
+    "sidecar_path",
+    "thresholds_from_optimizer",
+]
