@@ -56,7 +56,7 @@ clean-data:
 # (after changing code or pins), exactly as nbval re-runs them; then review the diff.
 notebooks: setup
 	@for nb in notebooks/[0-9]*.ipynb; do echo "== $$nb"; \
-	  $(BIN)/python -c "import sys; from fairaudit.cli._runner import refresh_notebook; refresh_notebook(sys.argv[1])" "$$nb" || exit 1; done
+	  $(BIN)/python -c "import sys; from fairaudit.cli import refresh_notebook; refresh_notebook(sys.argv[1])" "$$nb" || exit 1; done
 
 # The README's picture of reports/index.html (after `make run`), with Debian's chromium.
 screenshot:

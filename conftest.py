@@ -11,7 +11,7 @@ kernel (kernels inherit this process's environment):
   own (the processed-data cache), and hypothesis keeps no example database, so
   a test run writes nothing into the checkout;
 * kernels get the environment the committed outputs were made with
-  (:data:`fairaudit.cli._runner.KERNEL_ENV`: hash seed, the virtual environment's
+  (:data:`fairaudit.cli.KERNEL_ENV`: hash seed, the virtual environment's
   kernel first, matplotlib's inline backend so figures land in the outputs),
   while this process itself draws with Agg;
 * the nbval sanitizer file named in ``pyproject.toml`` is found from any
@@ -31,7 +31,7 @@ from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from fairaudit._io import OUTPUT_ROOT_ENV
-from fairaudit.cli._runner import KERNEL_ENV
+from fairaudit.cli import KERNEL_ENV
 from fairaudit.datasets import CACHE_DIR_ENV
 
 # pyplot reads the backend once, at import: this process keeps Agg ...

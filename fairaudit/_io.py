@@ -7,21 +7,22 @@ finished folder replaces its predecessor in one swap (:func:`replace_dir`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import shutil
+import sys
 import tempfile
 from datetime import date, datetime
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
 
 __all__ = [
     "OUTPUT_ROOT_ENV",
     "project_root",
     "resolve_path",
+    "sha256_bytes",
+    "sha256_file",
     "to_jsonable",
     "write_bytes_atomic",
     "write_text_atomic",
@@ -65,32 +66,55 @@ def resolve_path(path: str | os.PathLike) -> Path:
 
 
 def to_jsonable(obj):
-    """Convert numpy / pandas values (and NaN) into plain JSON types; NaN becomes ``None``."""
+    """Convert numpy / pandas values (and NaN) into plain JSON types; NaN becomes ``None``.
+
+    numpy and pandas are looked up only if already imported: an object of
+    theirs cannot exist otherwise, and the command starts without them.
+    """
+    np, pd = sys.modules.get("numpy"), sys.modules.get("pandas")
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | set):
         return [to_jsonable(v) for v in obj]
-    if isinstance(obj, pd.DataFrame):
-        return to_jsonable(obj.reset_index().to_dict(orient="records"))
-    if isinstance(obj, pd.Series):
-        return to_jsonable(obj.to_dict())
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, np.bool_ | bool):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        return None if math.isnan(obj) or math.isinf(obj) else float(obj)
-    if isinstance(obj, datetime | date | pd.Timestamp):
+    if pd is not None:
+        if isinstance(obj, pd.DataFrame):
+            return to_jsonable(obj.reset_index().to_dict(orient="records"))
+        if isinstance(obj, pd.Series):
+            return to_jsonable(obj.to_dict())
+        if obj is pd.NA or obj is pd.NaT:
+            return None
+    if np is not None:
+        if isinstance(obj, np.ndarray):
+            return to_jsonable(obj.tolist())
+        if isinstance(obj, np.bool_):
+            return bool(obj)
+        if isinstance(obj, np.integer):
+            return int(obj)
+        if isinstance(obj, np.floating):
+            obj = float(obj)
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str | int):
+        return obj
+    if isinstance(obj, float):
+        return None if math.isnan(obj) or math.isinf(obj) else obj
+    if isinstance(obj, datetime | date):  # pandas' Timestamp is a datetime
         return obj.isoformat()
     if isinstance(obj, Path):
         return str(obj)
-    if obj is None or isinstance(obj, str | int):
-        return obj
-    if obj is pd.NA or obj is pd.NaT:
-        return None
     return str(obj)
+
+
+def sha256_bytes(data: bytes) -> str:
+    """The SHA-256 hex digest of ``data`` (the one checksum used across the package)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """The SHA-256 hex digest of a file's contents, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:

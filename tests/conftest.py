@@ -58,7 +58,7 @@ def rendered_reports(session_output_root) -> RenderedReports:
     two fixture notebooks stand in for them.
     """
     from fairaudit import cli
-    from fairaudit.cli import _runner as runner
+    from fairaudit import cli as runner
     from fairaudit.cli._studies import STUDIES, Study
 
     registry = {name: s for name, s in STUDIES.items() if s.available}

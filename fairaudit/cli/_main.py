@@ -29,9 +29,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
-from fairaudit.cli import _runner as runner
+from fairaudit.cli._execute import RunFailed, default_run_dir, run_study
+from fairaudit.cli._index import format_value, write_index
+from fairaudit.cli._parameters import (
+    ParameterError,
+    notebook_parameters,
+    prepare_parameters,
+    read_params_file,
+    unknown_name_error,
+)
+from fairaudit.cli._rules import check_rules
 from fairaudit.cli._studies import STUDIES, UnknownStudyError, get_study
 
 __all__ = ["main", "build_parser"]
@@ -112,7 +122,7 @@ def _cmd_params(name: str, registry) -> int:
     study = get_study(name, registry)
     if not study.available:
         return _usage_error(f"{study.name}: notebook {study.notebook} is not available.")
-    declared = runner.notebook_parameters(study.notebook_path)
+    declared = notebook_parameters(study.notebook_path)
     print(f"{study.name} ({study.notebook}) parameters:")
     rows = [("name", "type", "default", "description")]
     rows += [(p.name, p.type_name, p.source, p.help) for p in declared.values()]
@@ -137,7 +147,7 @@ def _cmd_run(args, registry) -> int:
     text_values = {}
     for key, value in args.parameter:
         text_values[key] = value
-    typed_values = runner.read_params_file(args.params_file) if args.params_file else {}
+    typed_values = read_params_file(args.params_file) if args.params_file else {}
 
     if args.all:
         if args.output_dir:
@@ -155,24 +165,26 @@ def _cmd_run(args, registry) -> int:
         studies = [study]
 
     # Check everything before the first kernel starts.
-    declared = {
-        s.name: runner.notebook_parameters(s.notebook_path, use_papermill=False) for s in studies
-    }
+    declared = {s.name: notebook_parameters(s.notebook_path, use_papermill=False) for s in studies}
     plans = []
     if args.all:
         known = sorted({name for params in declared.values() for name in params})
         for name in [*typed_values, *text_values]:
             if name not in known:
-                raise runner.unknown_name_error(name, known)
+                raise unknown_name_error(name, known)
     for study in studies:
-        given = runner.prepare_parameters(
+        given = prepare_parameters(
             declared[study.name],
             text_values,
             typed_values,
             where=study.name,
             ignore_unknown=args.all,
         )
-        runner.default_run_dir(declared[study.name], study)  # refuses a notebook without one
+        problems = check_rules(declared[study.name], given)
+        if problems:
+            prefix = f"{study.name}: " if args.all else ""
+            raise ParameterError("\n".join(prefix + line for line in problems))
+        default_run_dir(declared[study.name], study)  # refuses a notebook without one
         plans.append((study, given))
 
     failures = 0
@@ -180,22 +192,22 @@ def _cmd_run(args, registry) -> int:
         shown = ", ".join(f"{k}={v!r}" for k, v in given.items()) or "default parameters"
         print(f"Running {study.name} ({study.notebook}) with {shown} ...", flush=True)
         try:
-            result = runner.run_study(
+            result = run_study(
                 study,
                 given,
                 output_dir=args.output_dir,
                 progress=_show_progress(),
                 declared=declared[study.name],
             )
-        except runner.RunFailed as failure:
+        except RunFailed as failure:
             failures += 1
             print(failure.report(), file=sys.stderr)
             print(f"Previous results of {study.name} are untouched.", file=sys.stderr)
         else:
             print(f"  done in {result.record['duration_s']} s: {result.html}")
             for label, value in (result.headline or {}).items():
-                print(f"    {label}: {runner._format_value(value)}")
-        index = runner.write_index(registry)
+                print(f"    {label}: {format_value(value)}")
+        index = write_index(registry)
     print(f"Index of the latest runs: {index}")
     return EXIT_FAILED if failures else EXIT_OK
 
@@ -208,17 +220,41 @@ def main(argv: list[str] | None = None, *, registry=None) -> int:
     """
     registry = STUDIES if registry is None else registry
     args = build_parser().parse_args(argv)
+    previous = _terminate_like_interrupt()
     try:
         if args.command == "list":
             return _cmd_list(registry)
         if args.command == "params":
             return _cmd_params(args.name, registry)
         return _cmd_run(args, registry)
-    except (UnknownStudyError, runner.ParameterError) as exc:
+    except (UnknownStudyError, ParameterError) as exc:
         return _usage_error(str(exc))
     except KeyboardInterrupt:
         print("fairaudit: interrupted; the previous results are untouched.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `fairaudit list | head -1`: the reader left, nothing went wrong
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _terminate_like_interrupt():
+    """Make SIGTERM (a closed terminal, ``kill``, a CI timeout) behave like Ctrl-C.
+
+    Returns the previous handler, or ``None`` outside the main thread (where
+    handlers cannot be set).
+    """
+    try:
+        return signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:
+        return None
 
 
 if __name__ == "__main__":  # pragma: no cover

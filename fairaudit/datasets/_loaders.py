@@ -39,7 +39,6 @@ Adult (UCI Census Income, 1994; 48,842 people)
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 from dataclasses import dataclass
@@ -48,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fairaudit._io import project_root, write_bytes_atomic
+from fairaudit._io import project_root, sha256_file, write_bytes_atomic
 
 __all__ = [
     "DataUnavailableError",
@@ -284,7 +283,7 @@ def _load_raw(name, from_mirror, from_openml):
 
 
 def _verify(path: Path, raw: _RawFile, name: str) -> None:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = sha256_file(path)
     if digest != raw.sha256:
         raise DataUnavailableError(
             f"{path} is corrupt or not the published file: its SHA-256 is {digest}, expected "

@@ -36,7 +36,6 @@ check still guards against code execution.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
@@ -49,7 +48,7 @@ import pandas as pd
 import skops.io as sio
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from fairaudit._io import to_jsonable, write_bytes_atomic, write_json_atomic
+from fairaudit._io import sha256_bytes, to_jsonable, write_bytes_atomic, write_json_atomic
 
 __all__ = [
     "FORMAT",
@@ -460,7 +459,7 @@ class DecisionRule:
         sidecar = {
             "format": FORMAT,
             "model_file": path.name,
-            "sha256": hashlib.sha256(data).hexdigest(),
+            "sha256": sha256_bytes(data),
             "rule": self._description(),
             "metadata": self.metadata,
         }
@@ -500,7 +499,7 @@ class DecisionRule:
                 f"{found!r}, expected {FORMAT!r}); load only rules written by DecisionRule.save."
             )
         data = path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
+        digest = sha256_bytes(data)
         if digest != meta.get("sha256"):
             raise DecisionRuleError(
                 f"Checksum mismatch: the SHA-256 of {path} is {digest}, the sidecar records "

@@ -22,7 +22,7 @@ import nbformat
 import pytest
 
 from fairaudit import cli
-from fairaudit.cli import _runner as runner
+from fairaudit import cli as runner
 from fairaudit.cli._studies import STUDIES, Study, get_study
 from fairaudit.datasets import DATA_HOME_ENV, dataset_checksums
 
