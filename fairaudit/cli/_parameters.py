@@ -20,7 +20,6 @@ import contextlib
 import io
 import json
 import os
-import re
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +46,6 @@ OUTPUT_PARAMETER = "output_dir"
 MAX_PARAMS_FILE_BYTES = 64 * 1024
 
 _NO_LITERAL = object()
-_RULE = re.compile(r"\{([^{}]+)\}\s*$")
 
 
 class ParameterError(ValueError):
@@ -140,11 +138,21 @@ def notebook_parameters(
         if type_name == "None":
             type_name = type(default).__name__ if default is not _NO_LITERAL else "any"
         help_text = info.get("help") or ""
-        rule = _RULE.search(help_text)
-        params[name] = Parameter(
-            name, source, default, type_name, help_text, rule.group(1).strip() if rule else ""
-        )
+        params[name] = Parameter(name, source, default, type_name, help_text, _rule_of(help_text))
     return params
+
+
+def _rule_of(comment: str) -> str:
+    """The rule in braces that ends a comment (braces inside it balanced), or ``""``."""
+    text = comment.rstrip()
+    if not text.endswith("}"):
+        return ""
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        depth += {"}": 1, "{": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[i + 1 : -1].strip()
+    return ""
 
 
 def _parse_parameters_cell(notebook) -> dict[str, dict]:
