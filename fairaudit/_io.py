@@ -92,6 +92,8 @@ def to_jsonable(obj):
             return int(obj)
         if isinstance(obj, np.floating):
             obj = float(obj)
+        if isinstance(obj, np.random.Generator | np.random.RandomState):
+            return type(obj).__name__  # a seed's state is not worth recording
     if isinstance(obj, bool) or obj is None or isinstance(obj, str | int):
         return obj
     if isinstance(obj, float):

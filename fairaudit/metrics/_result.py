@@ -1,0 +1,286 @@
+"""The audit's result: per-group rates, gaps, ratios and disparate impact, with intervals."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from fairaudit._io import to_jsonable
+from fairaudit.metrics._counts import (
+    COUNT_COLUMNS,
+    METRICS,
+    UndefinedMetricWarning,
+    _disparate_impact_frame,
+    _disparities,
+    _multinomial,
+    _nan_extreme,
+    _percentile_interval,
+    _py,
+    _rates,
+    _warn_undefined,
+)
+
+# Column labels, built once (pandas string indexes are costly to build per call).
+_METRIC_INDEX = pd.Index(METRICS, name="metric")
+
+_RATE_COLUMNS = pd.Index(
+    [*METRICS, *(f"{m}_ci_{side}" for m in METRICS for side in ("low", "high"))]
+)
+
+_OVERALL_INDEX = pd.Index(["count", *_RATE_COLUMNS])
+
+_VALUE_COLUMNS = pd.Index(["value", "ci_low", "ci_high"])
+
+_COUNT_INDEX = pd.Index(COUNT_COLUMNS)
+
+# Warnings point at the caller of audit() / audit_from_counts(): user -> public function
+# -> _audit_counts -> AuditResult.__init__ -> helper -> warnings.warn.
+_USER_STACKLEVEL = 5
+
+
+class AuditResult:
+    """What :func:`audit` found: per-group metrics, gaps, disparate impact.
+
+    Attributes
+    ----------
+    by_group : pandas.DataFrame
+        One row per group: ``count``, the rates in :data:`METRICS`, for each rate
+        ``<rate>_ci_low`` and ``<rate>_ci_high``, and ``small_group`` (fewer rows
+        than ``min_group_size``).
+    overall : pandas.Series
+        The same quantities for all rows together.
+    counts : pandas.DataFrame
+        The confusion counts ``tp, fp, fn, tn`` per group behind every number.
+    disparate_impact : pandas.DataFrame
+        Indexed by the non-reference groups: ``favorable_rate, reference_rate,
+        disparate_impact, ci_low, ci_high, count, small_group``.
+    reference_group : group label
+        The disparate-impact reference (the given one, else the chosen one).
+    settings : dict
+        The arguments the audit ran with.
+    """
+
+    def __init__(self, table, index, ref_pos, favorable_is_positive, rng, settings):
+        self.settings = dict(settings)
+        self.counts = pd.DataFrame(table, index=index, columns=_COUNT_INDEX.copy())
+        ci = settings["ci"]
+        n_boot = settings["n_boot"]
+        min_group_size = settings["min_group_size"]
+        self._ref_pos = ref_pos
+        sizes = table.sum(axis=1)
+
+        point = _rates(table)  # (G, M)
+        point_all = _rates(table.sum(axis=0))  # (M,)
+        _warn_undefined(point, point_all, index, _USER_STACKLEVEL)
+
+        boot = None
+        if n_boot > 0 and sizes.sum() > 0:
+            boot = _multinomial(table.ravel(), n_boot, rng).reshape(n_boot, len(index), 4)
+        nan_g = np.full((2,) + point.shape, np.nan)
+        nan_m = np.full((2, len(METRICS)), np.nan)
+        if boot is not None:
+            boot_rates = _rates(boot)  # (B, G, M)
+            group_ci = _percentile_interval(boot_rates, ci)
+            overall_ci = _percentile_interval(_rates(boot.sum(axis=1)), ci)
+        else:
+            boot_rates = None
+            group_ci, overall_ci = nan_g, nan_m
+
+        # Frames are built from 2-D blocks with prebuilt column labels: with thousands of
+        # audits (monitoring windows, simulations) pandas' per-column overhead dominates.
+        rate_block = np.concatenate([point, group_ci.transpose(1, 2, 0).reshape(len(index), -1)], 1)
+        self.by_group = pd.DataFrame(rate_block, index=index, columns=_RATE_COLUMNS.copy())
+        self.by_group.insert(0, "count", sizes.astype(np.int64))
+        self.by_group["small_group"] = sizes < min_group_size
+        overall = np.concatenate([[sizes.sum()], point_all, overall_ci.T.ravel()])
+        self.overall = pd.Series(overall, index=_OVERALL_INDEX.copy(), name="overall")
+
+        # Gaps between groups (or to the reference), with intervals.
+        diff, ratio = _disparities(point, ref_pos)
+        if boot_rates is not None:
+            diff_b, ratio_b = _disparities(boot_rates, ref_pos)
+            diff_ci = _percentile_interval(diff_b, ci)
+            ratio_ci = _percentile_interval(ratio_b, ci)
+        else:
+            diff_ci = ratio_ci = nan_m
+        self._difference = pd.DataFrame(
+            np.column_stack([diff, diff_ci[0], diff_ci[1]]),
+            index=_METRIC_INDEX.copy(),
+            columns=_VALUE_COLUMNS.copy(),
+        )
+        self._ratio = pd.DataFrame(
+            np.column_stack([ratio, ratio_ci[0], ratio_ci[1]]),
+            index=_METRIC_INDEX.copy(),
+            columns=_VALUE_COLUMNS.copy(),
+        )
+
+        # Disparate impact of the favourable outcome, from the same replicates.
+        fav_cols = [0, 1] if favorable_is_positive else [2, 3]
+        fav = table[:, fav_cols].sum(axis=1)
+        boot_fav = boot[:, :, fav_cols].sum(axis=2) if boot is not None else None
+        boot_tot = boot.sum(axis=2) if boot is not None else None
+        self.disparate_impact, di_ref_pos = _disparate_impact_frame(
+            index, fav, sizes, boot_fav, boot_tot, ref_pos, ci, min_group_size, _USER_STACKLEVEL
+        )
+        self.reference_group = None if di_ref_pos is None else _py(index[di_ref_pos])
+
+    def difference(self, metrics=None) -> pd.DataFrame:
+        """Largest gap per metric, with its bootstrap interval.
+
+        Without a reference group this is Fairlearn's ``between_groups``
+        difference, ``max - min`` over groups. With one it is the largest
+        absolute difference between any group and the reference (Fairlearn's
+        ``to_overall`` with the reference in place of the overall value).
+
+        Parameters
+        ----------
+        metrics : str or list of str, optional
+            Rates from :data:`METRICS`; default all.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by metric, columns ``value, ci_low, ci_high``.
+        """
+        return self._difference.loc[_check_metrics(metrics)].copy()
+
+    def ratio(self, metrics=None) -> pd.DataFrame:
+        """Smallest ratio per metric, with its bootstrap interval.
+
+        Without a reference group this is Fairlearn's ``between_groups`` ratio,
+        ``min / max`` over groups. With one it is the smallest of
+        ``min(m_g / m_ref, m_ref / m_g)`` over the other groups ``g``.
+
+        Parameters
+        ----------
+        metrics : str or list of str, optional
+            Rates from :data:`METRICS`; default all.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by metric, columns ``value, ci_low, ci_high``.
+        """
+        return self._ratio.loc[_check_metrics(metrics)].copy()
+
+    def passes(self, threshold=0.8) -> bool:
+        """Whether every group's disparate impact is at least ``threshold``.
+
+        The four-fifths rule of thumb uses ``threshold=0.8`` on the point
+        estimates. Groups whose ratio is undefined (the reference group has no
+        favourable outcomes and neither has the group) are skipped with an
+        :class:`UndefinedMetricWarning`.
+        """
+        if not isinstance(threshold, numbers.Real) or not 0 < threshold:
+            raise ValueError(f"threshold must be a positive number such as 0.8, got {threshold!r}.")
+        di = self.disparate_impact["disparate_impact"]
+        if di.isna().any():
+            warnings.warn(
+                f"disparate_impact is undefined for group(s) "
+                f"{[_py(g) for g in di.index[di.isna()]]} "
+                "(reference rate 0); they are skipped by passes().",
+                UndefinedMetricWarning,
+                stacklevel=2,
+            )
+        return self._passes(threshold)
+
+    def _passes(self, threshold):
+        di = self.disparate_impact["disparate_impact"]
+        return bool((di[di.notna()] >= threshold).all())
+
+    def summary(self) -> dict:
+        """The headline fairness metrics as plain floats.
+
+        ``demographic_parity_difference`` / ``_ratio`` are the selection-rate
+        difference and ratio; ``equalized_odds_difference`` is the larger of the
+        true- and false-positive-rate differences and ``equalized_odds_ratio``
+        the smaller of their ratios (Fairlearn's ``worst_case``);
+        ``disparate_impact`` is the smallest group's; ``reference_group`` is the
+        disparate-impact reference.
+        """
+        diff = self._difference["value"]
+        ratio = self._ratio["value"]
+        di = self.disparate_impact["disparate_impact"].to_numpy(dtype=float)
+        return {
+            "demographic_parity_difference": float(diff["selection_rate"]),
+            "demographic_parity_ratio": float(ratio["selection_rate"]),
+            "equalized_odds_difference": _nan_extreme(
+                diff[["true_positive_rate", "false_positive_rate"]], max
+            ),
+            "equalized_odds_ratio": _nan_extreme(
+                ratio[["true_positive_rate", "false_positive_rate"]], min
+            ),
+            "disparate_impact": _nan_extreme(di, min),
+            "reference_group": self.reference_group,
+        }
+
+    def to_dict(self) -> dict:
+        """Everything as JSON-ready Python types (NaN and infinity become None).
+
+        Group labels are kept as values (lists for intersections) under
+        ``"group"``; mappings are keyed by the label as a string
+        (``"female, 30-39"`` for intersections).
+        """
+        overall = {k: to_jsonable(v) for k, v in self.overall.items()}
+        overall["count"] = int(self.counts.to_numpy().sum())
+        by_group = {}
+        for label, row in self.by_group.iterrows():
+            record = {"group": to_jsonable(label)}
+            record.update({k: to_jsonable(v) for k, v in row.items()})
+            record["count"] = int(row["count"])
+            record["small_group"] = bool(row["small_group"])
+            by_group[_label_str(label)] = record
+        di = {}
+        for label, row in self.disparate_impact.iterrows():
+            record = {"group": to_jsonable(label)}
+            record.update({k: to_jsonable(v) for k, v in row.items()})
+            di[_label_str(label)] = record
+        settings = {k: to_jsonable(v) for k, v in self.settings.items()}
+        return {
+            "settings": settings,
+            "overall": overall,
+            "by_group": by_group,
+            "difference": _frame_json(self._difference),
+            "ratio": _frame_json(self._ratio),
+            "disparate_impact": {
+                "reference_group": to_jsonable(self.reference_group),
+                "passes_four_fifths": self._passes(0.8),
+                "groups": di,
+            },
+            "summary": {k: to_jsonable(v) for k, v in self.summary().items()},
+        }
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (
+            f"AuditResult({len(self.by_group)} groups, {int(self.counts.to_numpy().sum())} rows; "
+            f"demographic_parity_difference={s['demographic_parity_difference']:.4g}, "
+            f"equalized_odds_difference={s['equalized_odds_difference']:.4g}, "
+            f"disparate_impact={s['disparate_impact']:.4g} vs {s['reference_group']!r})"
+        )
+
+
+def _check_metrics(metrics):
+    if metrics is None:
+        return list(METRICS)
+    selected = [metrics] if isinstance(metrics, str) else list(metrics)
+    unknown = [m for m in selected if m not in METRICS]
+    if unknown:
+        raise ValueError(f"Unknown metric(s) {unknown}; choose from {list(METRICS)}.")
+    return selected
+
+
+def _label_str(label):
+    if isinstance(label, tuple):
+        return ", ".join(str(to_jsonable(v)) for v in label)
+    return str(to_jsonable(label))
+
+
+def _frame_json(frame):
+    return {
+        str(metric): {col: to_jsonable(val) for col, val in row.items()}
+        for metric, row in frame.iterrows()
+    }
