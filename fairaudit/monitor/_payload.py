@@ -1,0 +1,455 @@
+"""Fairness monitoring of a deployed model from its payload log.
+
+An audit before launch says how a model treated the people in a test set. Once
+the model is deployed, the people it scores change, the model may be replaced,
+and upstream systems may start feeding it different inputs; a fairness
+*monitor* watches the decisions actually made. This module implements the
+concepts of production fairness monitors (IBM Watson OpenScale's is the
+reference point):
+
+Fairness attribute, monitored and reference values
+    A column such as ``SEX`` with the *monitored* values (the group that may be
+    harmed, e.g. ``female``) and the *reference* values (the comparison group,
+    e.g. ``male``); see :class:`FairnessConfig`.
+Favourable outcome
+    The prediction values that benefit the person (loan granted, which for a
+    default-risk model is the prediction "no default").
+Disparate impact
+    Favourable rate of the monitored group divided by that of the reference
+    group, shown as a percentage (it can exceed 100%). A window whose value is
+    below the threshold (default 80%, the four-fifths rule) raises an alert.
+Windows and ``min_records``
+    Disparate impact is computed per time window (hourly by default). When a
+    window holds fewer than ``min_records`` requests, the newest earlier
+    requests are pulled in until it has enough; each window reports how many
+    came from earlier windows and the oldest and newest timestamps used.
+Perturbation and de-biased decisions
+    Every logged request is re-scored with the fairness attribute flipped
+    (monitored to reference value and back). A decision that changes when only
+    the attribute changes is direct evidence that the attribute drives it. The
+    *de-biased* decision of a monitored-group request whose decision is
+    unfavourable but becomes favourable when perturbed is the favourable one;
+    :func:`perturbation_analysis` reports disparate impact on the payload, on
+    payload + perturbed records and with de-biased decisions, and accuracy
+    before and after de-biasing on requests with feedback labels.
+Recommendations
+    :func:`recommend_fairness_attributes` finds columns that look like
+    protected attributes (sex, race, marital status, age, national origin,
+    postal code) and proposes monitored and reference values.
+
+The payload log is a DuckDB database file (:class:`PayloadLog`), so a log much
+larger than memory can be monitored: per-window group counts are aggregated in
+SQL inside DuckDB and only those counts reach Python, where
+:func:`fairaudit.metrics.disparate_impact_from_counts` turns them into disparate
+impact with bootstrap intervals.
+
+Payload schema
+--------------
+Table ``payload``, one row per scoring request:
+
+=====================  ===========  ==============================================
+column                 type         meaning
+=====================  ===========  ==============================================
+``request_id``         BIGINT       unique id of the scoring request
+``scoring_timestamp``  TIMESTAMP    when the request was scored (UTC, naive)
+``model_version``      VARCHAR      version of the model that scored it
+*feature columns*      as logged    the model's inputs, exactly as scored
+*attribute columns*    as logged    fairness attributes that are not model inputs
+``prediction``         BIGINT or    the decision the model returned
+                       VARCHAR
+``probability``        DOUBLE       the model's probability of its positive class
+                                    (nullable)
+``label``              as           feedback: the true outcome once known
+                       prediction   (nullable)
+=====================  ===========  ==============================================
+
+Categorical columns are stored as ``VARCHAR`` (a production log must accept
+values never seen in training); table ``payload_columns`` records each logged
+column's role (``feature`` or ``attribute``), pandas dtype and categories, so
+:meth:`PayloadLog.to_pandas` returns frames the deployed pipeline can score.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+#: The fixed columns of the ``payload`` table (feature and attribute columns come in between).
+PAYLOAD_COLUMNS = (
+    "request_id",
+    "scoring_timestamp",
+    "model_version",
+    "prediction",
+    "probability",
+    "label",
+)
+
+_META_TABLE = "payload_columns"
+_TABLE = "payload"
+_MONITORED, _REFERENCE = "monitored", "reference"
+
+
+def _quote(name: str) -> str:
+    """Quote an SQL identifier (column names come from user data)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+# --------------------------------------------------------------------------- payload log
+
+
+class PayloadLog:
+    """A payload log of scoring requests in a DuckDB database file.
+
+    Create one with :meth:`create` (it fixes the schema from an example frame
+    of model inputs), append scored requests with :meth:`append`, add feedback
+    labels with :meth:`add_feedback`, and open an existing file with
+    ``PayloadLog(path)``. The object is a context manager that closes the
+    database connection.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The DuckDB file.
+    read_only : bool, default=False
+        Open without write access (several readers may then share the file).
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    connection : duckdb.DuckDBPyConnection
+        The open connection, for SQL of your own against table ``payload``.
+    features : list of str
+        Columns the model takes as input, in the order it was trained on.
+    attributes : list of str
+        Logged columns that are not model inputs (e.g. a derived age band).
+
+    Examples
+    --------
+    >>> log = PayloadLog.create("data/monitoring/payload.duckdb", X_train)  # doctest: +SKIP
+    >>> log.append(X_batch, predictions, timestamps=ts, probabilities=p)  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike, *, read_only: bool = False):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(
+                f"No payload log at {self.path}; create one with PayloadLog.create(path, X)."
+            )
+        self.connection = duckdb.connect(str(self.path), read_only=read_only)
+        tables = {row[0] for row in self.connection.execute("SHOW TABLES").fetchall()}
+        if not {_TABLE, _META_TABLE} <= tables:
+            self.connection.close()
+            raise ValueError(
+                f"{self.path} is a DuckDB file but not a payload log (it lacks tables "
+                f"{_TABLE!r} and {_META_TABLE!r}); create one with PayloadLog.create(path, X)."
+            )
+        meta = self.connection.execute(
+            f"SELECT name, role, dtype, categories FROM {_META_TABLE} ORDER BY position"
+        ).fetchall()
+        self._meta = {
+            name: {"role": role, "dtype": dtype, "categories": json.loads(cats) if cats else None}
+            for name, role, dtype, cats in meta
+        }
+        self.features = [n for n, m in self._meta.items() if m["role"] == "feature"]
+        self.attributes = [n for n, m in self._meta.items() if m["role"] == "attribute"]
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike,
+        example: pd.DataFrame,
+        *,
+        attributes=(),
+        prediction_type: str = "integer",
+        overwrite: bool = False,
+    ) -> PayloadLog:
+        """Create an empty payload log whose schema follows ``example``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The DuckDB file to create (its folder is created too).
+        example : pandas.DataFrame
+            Model inputs with the dtypes the model was trained on (the training
+            frame will do; only dtypes and categories are read). Its columns
+            become the feature columns, in order.
+        attributes : sequence of str
+            Columns of ``example`` that are fairness attributes but *not* model
+            inputs (e.g. ``AGE_BAND`` when the model uses ``AGE``).
+        prediction_type : {"integer", "string"}, default="integer"
+            SQL type of ``prediction`` and ``label``.
+        overwrite : bool, default=False
+            Replace an existing file; otherwise an existing file is an error,
+            so a log is never lost by accident.
+        """
+        if not isinstance(example, pd.DataFrame):
+            raise TypeError(f"example must be a pandas DataFrame of inputs, got {type(example)}.")
+        clash = [c for c in example.columns if c in PAYLOAD_COLUMNS]
+        if clash:
+            raise ValueError(
+                f"Columns {clash} clash with the payload log's own columns {PAYLOAD_COLUMNS}; "
+                "rename them before logging."
+            )
+        attributes = [attributes] if isinstance(attributes, str) else list(attributes)
+        unknown = [a for a in attributes if a not in example.columns]
+        if unknown:
+            raise ValueError(f"attributes {unknown} are not columns of example.")
+        types = {"integer": "BIGINT", "string": "VARCHAR"}
+        if prediction_type not in types:
+            raise ValueError(
+                f"prediction_type must be one of {sorted(types)}, got {prediction_type!r}."
+            )
+        path = Path(path)
+        if path.exists():
+            if not overwrite:
+                raise FileExistsError(
+                    f"{path} exists; pass overwrite=True to replace it, or open it with "
+                    "PayloadLog(path) to keep appending."
+                )
+            path.unlink()
+            Path(str(path) + ".wal").unlink(missing_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        columns, meta_rows = [], []
+        for position, name in enumerate(example.columns):
+            dtype = example[name].dtype
+            if isinstance(dtype, pd.CategoricalDtype):
+                sql, categories = "VARCHAR", json.dumps([str(c) for c in dtype.categories])
+            elif pd.api.types.is_bool_dtype(dtype):
+                sql, categories = "BOOLEAN", None
+            elif pd.api.types.is_integer_dtype(dtype):
+                sql, categories = "BIGINT", None
+            elif pd.api.types.is_float_dtype(dtype):
+                sql, categories = "DOUBLE", None
+            elif pd.api.types.is_datetime64_any_dtype(dtype):
+                sql, categories = "TIMESTAMP", None
+            else:
+                sql, categories = "VARCHAR", None
+            role = "attribute" if name in attributes else "feature"
+            columns.append(f"{_quote(name)} {sql}")
+            meta_rows.append((position, str(name), role, str(dtype), categories))
+        pred = types[prediction_type]
+        ddl = ",\n  ".join(
+            ["request_id BIGINT NOT NULL", "scoring_timestamp TIMESTAMP NOT NULL"]
+            + ["model_version VARCHAR"]
+            + columns
+            + [f"prediction {pred} NOT NULL", "probability DOUBLE", f"label {pred}"]
+        )
+        con = duckdb.connect(str(path))
+        try:
+            con.execute(f"CREATE TABLE {_TABLE} (\n  {ddl}\n)")
+            con.execute(
+                f"CREATE TABLE {_META_TABLE} (position INTEGER, name VARCHAR, role VARCHAR, "
+                "dtype VARCHAR, categories VARCHAR)"
+            )
+            con.executemany(f"INSERT INTO {_META_TABLE} VALUES (?, ?, ?, ?, ?)", meta_rows)
+        finally:
+            con.close()
+        return cls(path)
+
+    # ------------------------------------------------------------------ writing
+
+    def append(
+        self,
+        X: pd.DataFrame,
+        predictions,
+        *,
+        timestamps,
+        probabilities=None,
+        request_ids=None,
+        model_version: str | None = None,
+        labels=None,
+    ) -> int:
+        """Log scored requests; returns the number of rows added.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            The requests as scored: every logged column (features and
+            attributes); extra columns are ignored.
+        predictions : array-like
+            The model's decisions, one per row.
+        timestamps : array-like of datetimes
+            Scoring times. Time-zone aware values are converted to UTC.
+        probabilities : array-like of float, optional
+        request_ids : array-like of int, optional
+            Default: continue after the largest id in the log. Ids must be new.
+        model_version : str, optional
+        labels : array-like, optional
+            Feedback labels if already known (missing values allowed).
+        """
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(f"X must be a pandas DataFrame of the scored requests, got {type(X)}.")
+        n = len(X)
+        missing = [c for c in self._meta if c not in X.columns]
+        if missing:
+            raise ValueError(f"X lacks logged column(s) {missing}; pass every logged column.")
+        frame = pd.DataFrame(index=pd.RangeIndex(n))
+        if request_ids is None:
+            start = self.connection.execute(
+                f"SELECT coalesce(max(request_id), -1) + 1 FROM {_TABLE}"
+            ).fetchall()[0][0]
+            frame["request_id"] = np.arange(start, start + n, dtype=np.int64)
+        else:
+            frame["request_id"] = _column(request_ids, n, "request_ids").astype(np.int64)
+            if frame["request_id"].duplicated().any():
+                raise ValueError("request_ids contain duplicates; each request needs its own id.")
+        frame["scoring_timestamp"] = _naive_utc(_column(timestamps, n, "timestamps"))
+        frame["model_version"] = pd.Series([model_version] * n, dtype="string")
+        for name in self._meta:
+            values = X[name].reset_index(drop=True)
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                values = values.astype("string")
+            frame[name] = values
+        frame["prediction"] = _column(predictions, n, "predictions")
+        frame["probability"] = (
+            np.nan
+            if probabilities is None
+            else _column(probabilities, n, "probabilities").astype(float)
+        )
+        frame["label"] = (
+            pd.Series([None] * n, dtype=object) if labels is None else _column(labels, n, "labels")
+        )
+        con = self.connection
+        con.register("_incoming", frame)
+        try:
+            if request_ids is not None:
+                clash = con.execute(
+                    f"SELECT count(*) FROM {_TABLE} WHERE request_id IN "
+                    "(SELECT request_id FROM _incoming)"
+                ).fetchall()[0][0]
+                if clash:
+                    raise ValueError(
+                        f"{clash} request_ids are already in the log; ids must be new."
+                    )
+            cols = ", ".join(_quote(c) for c in frame.columns)
+            con.execute(f"INSERT INTO {_TABLE} ({cols}) SELECT {cols} FROM _incoming")
+        finally:
+            con.unregister("_incoming")
+        return n
+
+    def add_feedback(self, request_ids, labels) -> int:
+        """Record the true outcome of logged requests; returns how many rows were updated."""
+        ids = np.asarray(request_ids, dtype=np.int64)
+        frame = pd.DataFrame({"request_id": ids, "label": _column(labels, len(ids), "labels")})
+        self.connection.register("_feedback", frame)
+        try:
+            before = self.connection.execute(
+                f"SELECT count(*) FROM {_TABLE} WHERE request_id IN "
+                "(SELECT request_id FROM _feedback)"
+            ).fetchall()[0][0]
+            self.connection.execute(
+                f"UPDATE {_TABLE} SET label = f.label FROM _feedback f "
+                f"WHERE {_TABLE}.request_id = f.request_id"
+            )
+        finally:
+            self.connection.unregister("_feedback")
+        return int(before)
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def columns(self) -> list[str]:
+        """All columns of the payload table, in order."""
+        return [r[0] for r in self.connection.execute(f"DESCRIBE {_TABLE}").fetchall()]
+
+    def __len__(self) -> int:
+        return int(self.connection.execute(f"SELECT count(*) FROM {_TABLE}").fetchall()[0][0])
+
+    def values(self, column: str) -> list:
+        """Distinct values of a logged column (sorted; missing values left out)."""
+        self._check_column(column)
+        rows = self.connection.execute(
+            f"SELECT DISTINCT {_quote(column)} AS v FROM {_TABLE} WHERE v IS NOT NULL ORDER BY v"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def to_pandas(self, columns=None, *, start=None, end=None) -> pd.DataFrame:
+        """Read logged requests with ``start <= scoring_timestamp < end`` into pandas.
+
+        Categorical columns get back the categories they were logged with (plus
+        any new values seen in production), so the frame can be scored by the
+        deployed pipeline. Rows are ordered by timestamp, then request id.
+        """
+        columns = self.columns if columns is None else list(columns)
+        for c in columns:
+            self._check_column(c)
+        where, params = _time_filter(start, end)
+        sql = (
+            f"SELECT {', '.join(_quote(c) for c in columns)} FROM {_TABLE} {where} "
+            "ORDER BY scoring_timestamp, request_id"
+        )
+        frame = self.connection.execute(sql, params).df()
+        for name in columns:
+            meta = self._meta.get(name)
+            if meta and meta["categories"] is not None:
+                seen = [v for v in frame[name].dropna().unique() if v not in meta["categories"]]
+                frame[name] = pd.Categorical(frame[name], categories=meta["categories"] + seen)
+        return frame
+
+    def _check_column(self, column):
+        if column not in self.columns:
+            raise ValueError(
+                f"{column!r} is not a column of the payload log; choose from {self.columns}."
+            )
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.connection.close()
+
+    def __enter__(self) -> PayloadLog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"PayloadLog({str(self.path)!r}, features={len(self.features)})"
+
+
+def _column(values, n, name) -> pd.Series:
+    """One value per request as a Series aligned by position (the caller's index is dropped)."""
+    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
+    series = series.reset_index(drop=True)
+    if len(series) != n:
+        raise ValueError(f"{name} has {len(series)} values but X has {n} rows; give one per row.")
+    return series
+
+
+def _naive_utc(values: pd.Series) -> pd.Series:
+    stamps = pd.to_datetime(values)
+    if stamps.dt.tz is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    if stamps.isna().any():
+        raise ValueError("timestamps contain missing values; every request needs its time.")
+    return stamps.astype("datetime64[us]")
+
+
+def _timestamp(value, name) -> pd.Timestamp:
+    """A naive UTC timestamp with microsecond resolution, as DuckDB stores it."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name}={value!r} is not a date-time such as '2026-03-02 14:00'."
+        ) from exc
+    if stamp is pd.NaT:
+        raise ValueError(f"{name} is missing (NaT); give a date-time or None.")
+    if stamp.tz is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp.as_unit("us")
+
+
+def _time_filter(start, end):
+    clauses, params = [], []
+    if start is not None:
+        clauses.append("scoring_timestamp >= ?")
+        params.append(_timestamp(start, "start").to_pydatetime())
+    if end is not None:
+        clauses.append("scoring_timestamp < ?")
+        params.append(_timestamp(end, "end").to_pydatetime())
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
