@@ -19,14 +19,16 @@ from fairaudit.mitigation._reductions import (
     CONSTRAINTS,
     DISPARITY_OF,
     check_constraint,
-    choose_model,
-    evaluate,
     fit_threshold_optimizer,
     make_moment,
-    pareto_front,
-    predict,
     sweep_exponentiated_gradient,
     sweep_grid_search,
+)
+from fairaudit.mitigation._selection import (
+    choose_model,
+    evaluate,
+    pareto_front,
+    predict,
     tradeoff_table,
 )
 

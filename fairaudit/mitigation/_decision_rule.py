@@ -40,6 +40,7 @@ import io
 import json
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -47,6 +48,8 @@ import numpy as np
 import pandas as pd
 import skops.io as sio
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.metrics import roc_curve
 
 from fairaudit._io import sha256_bytes, to_jsonable, write_bytes_atomic, write_json_atomic
 
@@ -255,14 +258,15 @@ def _closest_threshold(scores, y, p_positive, constraint) -> float:
         "tpr": p_positive[y == 1].sum() / pos,
         "fpr": p_positive[y == 0].sum() / neg,
     }
-    # Candidate thresholds: just below the lowest score (everyone positive), then every
-    # distinct score (positive iff strictly above it).
-    order = np.sort(np.unique(scores))
-    candidates = np.concatenate([[np.nextafter(order[0], -np.inf)], order])
-    idx = np.searchsorted(order, scores, side="left")  # rows positive iff candidate index <= idx
-    sel = np.cumsum(np.bincount(idx, minlength=len(candidates))[::-1])[::-1]
-    tp = np.cumsum(np.bincount(idx[y == 1], minlength=len(candidates))[::-1])[::-1]
-    sr, tpr, fpr = sel / len(scores), tp / pos, (sel - tp) / neg
+    # scikit-learn's ROC curve over every distinct score, highest first: row j is the rule
+    # "positive iff score >= thr[j]", which is "positive iff score > t" for t the next
+    # lower distinct score (just below the lowest score for the last row).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)  # a group with one class
+        fpr, tpr, thr = roc_curve(y, scores, drop_intermediate=False)
+    candidates = np.append(thr[1:], np.nextafter(thr[-1], -np.inf))
+    tpr, fpr = np.nan_to_num(tpr), np.nan_to_num(fpr)  # no positives (negatives): rate 0
+    sr = (tpr * (y == 1).sum() + fpr * (y == 0).sum()) / len(scores)
     if constraint == "demographic_parity":
         dist = np.abs(sr - target["sr"])
     elif constraint in ("true_positive_rate_parity", "false_negative_rate_parity"):

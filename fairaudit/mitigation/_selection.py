@@ -1,0 +1,199 @@
+"""Scoring candidates on one split and choosing between them by a stated rule.
+
+:func:`tradeoff_table` scores every model on the same rows with Fairlearn's
+metrics (:func:`evaluate`), :func:`pareto_front` marks the candidates that no
+other candidate beats on both accuracy and disparity, and :func:`choose_model`
+applies a reproducible rule. Choose on validation rows; report on test rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import (
+    demographic_parity_difference,
+    equalized_odds_difference,
+    false_positive_rate_difference,
+    selection_rate,
+    true_positive_rate_difference,
+    zero_one_loss_difference,
+)
+from fairlearn.postprocessing import ThresholdOptimizer
+from fairlearn.reductions import (
+    ExponentiatedGradient,
+)
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
+from sklearn.pipeline import Pipeline
+
+from fairaudit.mitigation._reductions import _as_labels, _as_sensitive, _check_fraction
+
+__all__ = ["choose_model", "evaluate", "pareto_front", "predict", "tradeoff_table"]
+
+
+def predict(model, X, sensitive_features=None, *, random_state=None) -> np.ndarray:
+    """Hard 0/1 decisions of any model in a comparison, reproducibly.
+
+    Plain estimators use ``predict(X)``; a ThresholdOptimizer also needs the
+    rows' sensitive features; both Fairlearn mitigators randomise between
+    decisions, so ``random_state`` fixes that draw. A Pipeline ending in an
+    ExponentiatedGradient (see ``preprocessor`` of
+    :func:`sweep_exponentiated_gradient`) passes ``random_state`` on to it.
+    """
+    if isinstance(model, Pipeline) and isinstance(model.steps[-1][1], ExponentiatedGradient):
+        X = X.reset_index(drop=True) if isinstance(X, pd.DataFrame) else X
+        return np.asarray(model.predict(X, random_state=random_state)).astype(int)
+    if isinstance(model, ThresholdOptimizer):
+        if sensitive_features is None:
+            raise ValueError("A ThresholdOptimizer needs sensitive_features to predict.")
+        sf = _as_sensitive(sensitive_features, len(X))
+        return np.asarray(model.predict(X, sensitive_features=sf, random_state=random_state))
+    if isinstance(model, ExponentiatedGradient):
+        X = X.reset_index(drop=True) if isinstance(X, pd.DataFrame) else X
+        return np.asarray(model.predict(X, random_state=random_state)).astype(int)
+    return np.asarray(model.predict(X)).astype(int)
+
+
+def evaluate(y_true, y_pred, sensitive_features) -> dict[str, float]:
+    """Accuracy and disparity metrics of one set of decisions, via Fairlearn.
+
+    Returns a dict with ``accuracy``, ``balanced_accuracy``, ``selection_rate``
+    (share predicted positive), ``demographic_parity_difference``,
+    ``equalized_odds_difference``, ``true_positive_rate_difference``,
+    ``false_positive_rate_difference`` and ``error_rate_difference``
+    (largest between-group gap of each rate; 0 means equal).
+    """
+    y = _as_labels(y_true, "y_true")
+    pred = _as_labels(y_pred, "y_pred")
+    if len(pred) != len(y):
+        raise ValueError(f"y_pred has {len(pred)} rows but y_true has {len(y)}.")
+    sf = _as_sensitive(sensitive_features, len(y))
+    return {
+        "accuracy": float(accuracy_score(y, pred)),
+        "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
+        "selection_rate": float(selection_rate(y, pred)),
+        "demographic_parity_difference": float(
+            demographic_parity_difference(y, pred, sensitive_features=sf)
+        ),
+        "equalized_odds_difference": float(
+            equalized_odds_difference(y, pred, sensitive_features=sf)
+        ),
+        "true_positive_rate_difference": float(
+            true_positive_rate_difference(y, pred, sensitive_features=sf)
+        ),
+        "false_positive_rate_difference": float(
+            false_positive_rate_difference(y, pred, sensitive_features=sf)
+        ),
+        "error_rate_difference": float(zero_one_loss_difference(y, pred, sensitive_features=sf)),
+    }
+
+
+def tradeoff_table(
+    models: dict,
+    X,
+    y,
+    sensitive_features,
+    *,
+    random_state=None,
+    predictions: dict | None = None,
+) -> pd.DataFrame:
+    """Score every model on the same data: one row per model, columns of :func:`evaluate`.
+
+    Parameters
+    ----------
+    models : dict of str to fitted model
+        Any mix of scikit-learn classifiers, ThresholdOptimizer and
+        ExponentiatedGradient models; keys become the row index (in order).
+    X, y, sensitive_features : the evaluation split (validation to choose, test to report).
+    random_state : int or None
+        Seed of the randomised mitigators' predictions.
+    predictions : dict or None
+        If given, filled in place with each model's 0/1 predictions (so they
+        can be saved and the table recomputed independently).
+    """
+    if not models:
+        raise ValueError("models is empty; pass a dict of name -> fitted model.")
+    rows = {}
+    for name, model in models.items():
+        pred = predict(model, X, sensitive_features, random_state=random_state)
+        if predictions is not None:
+            predictions[name] = pred
+        rows[name] = evaluate(y, pred, sensitive_features)
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "model"
+    return table
+
+
+def pareto_front(
+    table: pd.DataFrame,
+    *,
+    accuracy: str = "balanced_accuracy",
+    disparity: str = "equalized_odds_difference",
+) -> pd.Series:
+    """Mark the rows no other row beats on both accuracy (higher) and disparity (lower).
+
+    A row is dominated when another row is at least as good on both columns and
+    strictly better on one. Returns a boolean Series aligned with ``table``.
+    """
+    for col in (accuracy, disparity):
+        if col not in table.columns:
+            raise ValueError(
+                f"column {col!r} is not in the table; columns are {list(table.columns)}."
+            )
+    acc = table[accuracy].to_numpy(dtype=float)
+    dis = table[disparity].to_numpy(dtype=float)
+    better_eq = (acc[None, :] >= acc[:, None]) & (dis[None, :] <= dis[:, None])
+    strictly = (acc[None, :] > acc[:, None]) | (dis[None, :] < dis[:, None])
+    dominated = (better_eq & strictly).any(axis=1)
+    return pd.Series(~dominated, index=table.index, name="pareto")
+
+
+def choose_model(
+    table: pd.DataFrame,
+    *,
+    accuracy: str = "balanced_accuracy",
+    disparity: str = "equalized_odds_difference",
+    max_accuracy_loss: float = 0.02,
+    max_disparity: float | None = None,
+    candidates=None,
+) -> str:
+    """Pick a model from a trade-off table by a stated rule.
+
+    Two rules, both restricted to ``candidates`` (all rows if None):
+
+    * ``max_disparity`` given (*fairness first*): among rows whose
+      ``disparity`` is at most ``max_disparity``, the most accurate (ties:
+      lower disparity, then table order); if no row meets the bound, the row
+      with the lowest disparity.
+    * otherwise (*accuracy budget*): among the Pareto-optimal rows, take the
+      best ``accuracy``; every row within ``max_accuracy_loss`` of it is
+      acceptable, and the one with the lowest ``disparity`` wins (ties: higher
+      accuracy, then table order).
+
+    Use it on validation results, so the test set stays an unbiased judge of
+    the choice.
+
+    Returns
+    -------
+    str
+        The chosen row's index label.
+    """
+    max_accuracy_loss = _check_fraction(max_accuracy_loss, "max_accuracy_loss")
+    sub = table if candidates is None else table.loc[list(candidates)]
+    if sub.empty:
+        raise ValueError("No candidate models to choose from.")
+    for col in (accuracy, disparity):
+        if col not in sub.columns:
+            raise ValueError(
+                f"column {col!r} is not in the table; columns are {list(sub.columns)}."
+            )
+    ranked = sub.assign(_neg_acc=-sub[accuracy])
+    if max_disparity is not None:
+        max_disparity = _check_fraction(max_disparity, "max_disparity")
+        feasible = ranked[ranked[disparity] <= max_disparity + 1e-12]
+        if feasible.empty:
+            return ranked.sort_values([disparity, "_neg_acc"], kind="stable").index[0]
+        return feasible.sort_values(["_neg_acc", disparity], kind="stable").index[0]
+    front = ranked[pareto_front(sub, accuracy=accuracy, disparity=disparity)]
+    best = front[accuracy].max()
+    ok = front[front[accuracy] >= best - max_accuracy_loss - 1e-12]
+    return ok.sort_values([disparity, "_neg_acc"], kind="stable").index[0]
