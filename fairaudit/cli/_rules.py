@@ -2,8 +2,8 @@
 
 A rule is a Python comparison over parameter names and literals
 (``{0 < drift_day < days}``). It is evaluated by a small interpreter, never by
-:func:`eval`: comparisons, ``and``/``or``/``not``, ``+ - * /``, ``len()`` and
-``set()``, literals and the names of declared parameters; anything else is
+:func:`eval`: comparisons, ``and``/``or``/``not``, ``+ - * /``, ``len()``,
+``set()``, ``min()``, ``max()``, literals and the names of declared parameters; anything else is
 refused when the rule is read. :func:`check_rules` is what ``fairaudit run``
 calls before a kernel starts; :func:`check_parameters` is what the notebook
 calls right after its ``parameters`` cell, so a run in JupyterLab is refused
@@ -42,7 +42,7 @@ _COMPARE = {
 _ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
 _ARITHMETIC[ast.Div] = operator.truediv
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
-_FUNCTIONS = {"len": len, "set": set}
+_FUNCTIONS = {"len": len, "set": set, "min": min, "max": max}
 
 
 def parse_rule(rule: str, names) -> ast.Expression:
@@ -52,7 +52,7 @@ def parse_rule(rule: str, names) -> ast.Expression:
     ------
     ParameterError
         If the rule is not valid Python or uses anything but comparisons,
-        ``and``/``or``/``not``, ``+ - * /``, ``len()``/``set()``, literals and
+        ``and``/``or``/``not``, ``+ - * /``, ``len()``/``set()``/``min()``/``max()``, literals and
         the names in ``names``.
     """
     try:
