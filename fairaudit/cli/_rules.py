@@ -1,13 +1,15 @@
 """The rules in braces that end a parameter's comment, and the check a notebook calls.
 
-A rule is a Python comparison over parameter names and literals
-(``{0 < drift_day < days}``). It is evaluated by a small interpreter, never by
-:func:`eval`: comparisons, ``and``/``or``/``not``, ``+ - * /``, ``len()``,
-``set()``, ``min()``, ``max()``, literals and the names of declared parameters; anything else is
-refused when the rule is read. :func:`check_rules` is what ``fairaudit run``
-calls before a kernel starts; :func:`check_parameters` is what the notebook
-calls right after its ``parameters`` cell, so a run in JupyterLab is refused
-with the same words.
+A rule is a Python comparison over parameter names and literals, such as
+``{0 < drift_day < days}`` or ``{0 < sample_fraction ≤ 1}``. ``≤``, ``≥`` and
+``≠`` stand for ``<=``, ``>=`` and ``!=``: they keep a second ``=`` off the
+line, which would make papermill skip the parameter. A rule is evaluated by a
+small interpreter, never by :func:`eval`: comparisons, ``and``/``or``/``not``,
+``+ - * /``, ``len()``, ``set()``, ``min()``, ``max()``, literals and the names
+of declared parameters; anything else is refused when the rule is read.
+:func:`check_rules` is what ``fairaudit run`` calls before a kernel starts;
+:func:`check_parameters` is what the notebook calls right after its
+``parameters`` cell, so a run in JupyterLab is refused with the same words.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ _COMPARE = {
 _ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
 _ARITHMETIC[ast.Div] = operator.truediv
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
+# A rule may write ≤ ≥ ≠ (papermill ignores a parameter whose line holds a second "=").
+_MATH = str.maketrans({"≤": "<=", "≥": ">=", "≠": "!="})
 _FUNCTIONS = {"len": len, "set": set, "min": min, "max": max}
 
 
@@ -56,7 +60,7 @@ def parse_rule(rule: str, names) -> ast.Expression:
         the names in ``names``.
     """
     try:
-        tree = ast.parse(rule, mode="eval")
+        tree = ast.parse(rule.translate(_MATH), mode="eval")
     except SyntaxError:
         raise ParameterError(f"The rule {{{rule}}} is not a valid Python expression.") from None
     allowed = (

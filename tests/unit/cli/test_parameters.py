@@ -224,3 +224,25 @@ def test_output_closed_early_is_not_an_error():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_rules_may_write_less_or_equal_as_in_mathematics(tmp_path):
+    cell = "share: float = 0.5  # a share {0 < share ≤ 1}\nn: int = 3  # count {n ≥ 1 and n ≠ 2}\n"
+    declared = notebook_parameters(_notebook(tmp_path, cell), use_papermill=False)
+    assert check_rules(declared, {"share": 1.0, "n": 1}) == []
+    broken = check_rules(declared, {"share": 1.5, "n": 2})
+    assert [line.split("'")[1] for line in broken] == ["share", "n"]
+    assert "{0 < share ≤ 1}" in broken[0]  # quoted as written
+
+
+@pytest.mark.parametrize("study", ["credit-loan", "adult-income", "fairness-monitoring"])
+def test_papermill_itself_sees_every_parameter_with_its_type(study):
+    import papermill
+
+    from fairaudit.cli import get_study
+
+    path = get_study(study).notebook_path
+    seen = papermill.inspect_notebook(str(path))
+    declared = notebook_parameters(path, use_papermill=False)
+    assert list(seen) == list(declared)  # a second "=" on a line would hide a parameter
+    assert {p["inferred_type_name"] for p in seen.values()} <= {"str", "int", "float", "list"}
