@@ -1,41 +1,4 @@
-"""Fairness monitoring of a deployed model from its payload log.
-
-An audit before launch says how a model treated the people in a test set. Once
-the model is deployed, the people it scores change, the model may be replaced,
-and upstream systems may start feeding it different inputs; a fairness
-*monitor* watches the decisions actually made. This module implements the
-concepts of production fairness monitors (IBM Watson OpenScale's is the
-reference point):
-
-Fairness attribute, monitored and reference values
-    A column such as ``SEX`` with the *monitored* values (the group that may be
-    harmed, e.g. ``female``) and the *reference* values (the comparison group,
-    e.g. ``male``); see :class:`FairnessConfig`.
-Favourable outcome
-    The prediction values that benefit the person (loan granted, which for a
-    default-risk model is the prediction "no default").
-Disparate impact
-    Favourable rate of the monitored group divided by that of the reference
-    group, shown as a percentage (it can exceed 100%). A window whose value is
-    below the threshold (default 80%, the four-fifths rule) raises an alert.
-Windows and ``min_records``
-    Disparate impact is computed per time window (hourly by default). When a
-    window holds fewer than ``min_records`` requests, the newest earlier
-    requests are pulled in until it has enough; each window reports how many
-    came from earlier windows and the oldest and newest timestamps used.
-Perturbation and de-biased decisions
-    Every logged request is re-scored with the fairness attribute flipped
-    (monitored to reference value and back). A decision that changes when only
-    the attribute changes is direct evidence that the attribute drives it. The
-    *de-biased* decision of a monitored-group request whose decision is
-    unfavourable but becomes favourable when perturbed is the favourable one;
-    :func:`perturbation_analysis` reports disparate impact on the payload, on
-    payload + perturbed records and with de-biased decisions, and accuracy
-    before and after de-biasing on requests with feedback labels.
-Recommendations
-    :func:`recommend_fairness_attributes` finds columns that look like
-    protected attributes (sex, race, marital status, age, national origin,
-    postal code) and proposes monitored and reference values.
+"""The payload log: a DuckDB file of scored requests, with each logged column's role.
 
 The payload log is a DuckDB database file (:class:`PayloadLog`), so a log much
 larger than memory can be monitored: per-window group counts are aggregated in

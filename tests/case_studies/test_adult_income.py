@@ -173,7 +173,9 @@ def test_reloaded_rule_is_deterministic(adult, race_run):
 def test_bad_parameter_fails_fast_with_a_clear_message(adult, tmp_path):
     from papermill.exceptions import PapermillExecutionError
 
-    with pytest.raises(PapermillExecutionError, match="sensitive_features must be distinct names"):
+    with pytest.raises(
+        PapermillExecutionError, match=r"'sensitive_features' = \['gender'\] breaks its rule"
+    ):
         execute_case_study(
             NOTEBOOK.name,
             tmp_path / "bad.ipynb",

@@ -228,8 +228,8 @@ def test_variant_threshold_optimizer_meets_its_constraint_on_validation(variant_
 @pytest.mark.parametrize(
     ("parameters", "message"),
     [
-        ({"sensitive_feature": "RACE"}, "sensitive_feature='RACE' is not supported"),
-        ({"sample_fraction": 1.5}, r"sample_fraction must be a number in \(0, 1\]"),
+        ({"sensitive_feature": "RACE"}, r"'sensitive_feature' = 'RACE' breaks its rule \{sensi"),
+        ({"sample_fraction": 1.5}, r"'sample_fraction' = 1.5 breaks its rule \{0 < sample_fr"),
     ],
 )
 def test_bad_parameters_fail_early_with_a_clear_message(tmp_path, parameters, message):

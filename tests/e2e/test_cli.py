@@ -52,7 +52,8 @@ def parameters_cell(path) -> dict[str, tuple[str, str]]:
     for line in cell.source.splitlines():
         code, _, comment = line.partition("#")
         if "=" in code:
-            name, _, default = code.partition("=")
+            target, _, default = code.partition("=")
+            name = target.partition(":")[0]  # `name: type = default`
             found[name.strip()] = (default.strip(), comment.strip())
     return found
 
