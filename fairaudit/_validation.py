@@ -145,7 +145,7 @@ def union_labels(*label_lists):
     return labels
 
 
-def check_labels(labels, labels_true, labels_pred, pos_label, favorable_label):
+def check_labels(labels, labels_true, labels_pred, pos_label, favourable_label):
     if len(labels) > 2:
         shown = shown_labels(labels)
         raise ValueError(
@@ -154,8 +154,8 @@ def check_labels(labels, labels_true, labels_pred, pos_label, favorable_label):
             "Threshold scores first (e.g. `(scores >= 0.5).astype(int)`), or compare one class "
             "against the rest (`y == cls`)."
         )
-    for arg, value in (("pos_label", pos_label), ("favorable_label", favorable_label)):
-        if value is None and arg == "favorable_label":
+    for arg, value in (("pos_label", pos_label), ("favourable_label", favourable_label)):
+        if value is None and arg == "favourable_label":
             continue
         if any(same(value, label) for label in labels):
             continue

@@ -176,7 +176,7 @@ def age_band(ages, edges=AGE_BAND_EDGES) -> pd.Categorical:
 
 def add_interest_rate(
     df: pd.DataFrame,
-    sensitive: str = "SEX",
+    sensitive_feature: str = "SEX",
     *,
     strength: float = 1.0,
     random_state: int | None = None,
@@ -188,22 +188,23 @@ def add_interest_rate(
     public CSV does not. Following Fairlearn's credit-loan case study we
     reproduce it with a made-up feature: ``5 + 2 * strength * default + noise``,
     where the noise has standard deviation 1 for the first category of
-    ``df[sensitive]`` and 2 for every other group. The feature predicts default
+    ``df[sensitive_feature]`` and 2 for every other group. The feature predicts default
     sharply for the first group and poorly for the rest, so a model that uses it
-    makes unequal errors across groups even though ``sensitive`` is never an
+    makes unequal errors across groups even though ``sensitive_feature`` is never an
     input. ``strength=0`` removes the label signal (the column is pure noise),
     switching the disparity off.
     """
-    if sensitive not in df.columns:
+    if sensitive_feature not in df.columns:
         raise ValueError(
-            f"sensitive={sensitive!r} is not a column; choose from {list(df.columns)}."
+            f"sensitive_feature={sensitive_feature!r} is not a column; "
+            f"choose from {list(df.columns)}."
         )
     if CREDIT_TARGET not in df.columns:
         raise ValueError(f"add_interest_rate needs the label column {CREDIT_TARGET!r}.")
     if not np.isfinite(strength) or strength < 0:
         raise ValueError(f"strength must be a non-negative number, got {strength!r}.")
     rng = np.random.default_rng(random_state)
-    first_group = pd.Categorical(df[sensitive]).codes == 0
+    first_group = pd.Categorical(df[sensitive_feature]).codes == 0
     spread = np.where(first_group, 1.0, 2.0)
     signal = 2.0 * strength * df[CREDIT_TARGET].to_numpy()
     out = df.copy()

@@ -117,7 +117,7 @@ def audit(
     sensitive_features,
     *,
     pos_label=1,
-    favorable_label=None,
+    favourable_label=None,
     reference_group=None,
     ci=0.95,
     n_boot=1000,
@@ -141,7 +141,7 @@ def audit(
         The label counted as *positive* in selection rate, TPR, FPR, FNR, TNR
         and precision (Fairlearn's semantics). Must occur in ``y_true`` or
         ``y_pred``.
-    favorable_label : scalar, optional
+    favourable_label : scalar, optional
         The predicted label that benefits the person (loan granted, no default
         predicted); used for :attr:`AuditResult.disparate_impact`. Defaults to
         ``pos_label``. May differ from it: when ``1`` means *default predicted*,
@@ -174,7 +174,7 @@ def audit(
     ------
     ValueError
         Mismatched lengths, empty input, missing labels, non-binary labels,
-        ``pos_label``/``favorable_label`` not in the data, ``reference_group`` not
+        ``pos_label``/``favourable_label`` not in the data, ``reference_group`` not
         among the groups, missing sensitive values without ``missing_group``,
         pandas inputs whose indexes disagree.
     TypeError
@@ -197,7 +197,7 @@ def audit(
     ...     "predicted": [0, 0, 1, 1, 1, 0, 1, 1, 1, 1],
     ...     "sex": ["female"] * 5 + ["male"] * 5,
     ... })
-    >>> result = audit(df["default"], df["predicted"], df["sex"], favorable_label=0,
+    >>> result = audit(df["default"], df["predicted"], df["sex"], favourable_label=0,
     ...                n_boot=500, random_state=0, min_group_size=5)
     >>> result.by_group["selection_rate"].to_dict()  # share predicted to default
     {'female': 0.6, 'male': 0.8}
@@ -210,12 +210,12 @@ def audit(
     """
     check_audit_settings(ci, n_boot, min_group_size)
     counts = _count_rows(
-        y_true, y_pred, sensitive_features, pos_label, favorable_label, missing_group
+        y_true, y_pred, sensitive_features, pos_label, favourable_label, missing_group
     )
     return _audit_counts(
         counts,
         pos_label=pos_label,
-        favorable_label=favorable_label,
+        favourable_label=favourable_label,
         reference_group=reference_group,
         ci=ci,
         n_boot=n_boot,
@@ -249,7 +249,7 @@ def confusion_counts(
     return _count_rows(y_true, y_pred, sensitive_features, pos_label, None, missing_group)
 
 
-def _count_rows(y_true, y_pred, sensitive_features, pos_label, favorable_label, missing_group):
+def _count_rows(y_true, y_pred, sensitive_features, pos_label, favourable_label, missing_group):
     y_true, true_index = as_1d(y_true, "y_true")
     y_pred, pred_index = as_1d(y_pred, "y_pred")
     columns, names, feature_indexes = sensitive_columns(sensitive_features)
@@ -274,7 +274,7 @@ def _count_rows(y_true, y_pred, sensitive_features, pos_label, favorable_label, 
     is_pos_true, labels_true = positive_mask(y_true, "y_true")
     is_pos_pred, labels_pred = positive_mask(y_pred, "y_pred")
     labels = union_labels(labels_true, labels_pred)
-    check_labels(labels, labels_true, labels_pred, pos_label, favorable_label)
+    check_labels(labels, labels_true, labels_pred, pos_label, favourable_label)
     is_pos_true = is_pos_true(pos_label)
     is_pos_pred = is_pos_pred(pos_label)
 
@@ -290,7 +290,7 @@ def audit_from_counts(
     counts,
     *,
     pos_label=1,
-    favorable_label=None,
+    favourable_label=None,
     reference_group=None,
     ci=0.95,
     n_boot=1000,
@@ -308,7 +308,7 @@ def audit_from_counts(
         Other columns are ignored.
     pos_label : scalar, default 1
         Recorded in the settings only: the counts already say what was positive.
-    favorable_label : scalar, optional
+    favourable_label : scalar, optional
         None or equal to ``pos_label``: the favourable outcome is a positive
         prediction (``tp + fp``). Any other value: it is a negative prediction
         (``fn + tn``), the other label of a binary problem.
@@ -324,7 +324,7 @@ def audit_from_counts(
     return _audit_counts(
         counts,
         pos_label=pos_label,
-        favorable_label=favorable_label,
+        favourable_label=favourable_label,
         reference_group=reference_group,
         ci=ci,
         n_boot=n_boot,
@@ -338,7 +338,7 @@ def _audit_counts(
     counts,
     *,
     pos_label,
-    favorable_label,
+    favourable_label,
     reference_group,
     ci,
     n_boot,
@@ -350,12 +350,12 @@ def _audit_counts(
     check_audit_settings(ci, n_boot, min_group_size)
     ref_pos = locate_group(index, reference_group)
     rng = check_random_generator(random_state)
-    favorable_is_positive = favorable_label is None or same(favorable_label, pos_label)
+    favourable_is_positive = favourable_label is None or same(favourable_label, pos_label)
     settings = {
         "pos_label": pos_label,
-        "favorable_label": pos_label if favorable_label is None else favorable_label,
-        "favorable_outcome": "y_pred == pos_label"
-        if favorable_is_positive
+        "favourable_label": pos_label if favourable_label is None else favourable_label,
+        "favourable_outcome": "y_pred == pos_label"
+        if favourable_is_positive
         else "y_pred != pos_label",
         "reference_group": reference_group,
         "ci": ci,
@@ -367,11 +367,11 @@ def _audit_counts(
         "interval_method": "percentile bootstrap; multinomial resampling of "
         "(group x confusion cell) counts, equivalent to resampling rows",
     }
-    return AuditResult(table, index, ref_pos, favorable_is_positive, rng, settings)
+    return AuditResult(table, index, ref_pos, favourable_is_positive, rng, settings)
 
 
 def disparate_impact_from_counts(
-    favorable,
+    favourable,
     total,
     *,
     reference_group=None,
@@ -387,7 +387,7 @@ def disparate_impact_from_counts(
 
     Parameters
     ----------
-    favorable : pandas.Series or dict
+    favourable : pandas.Series or dict
         Number of rows with the favourable outcome per group (index = group).
     total : pandas.Series or dict
         Number of rows per group, same groups.
@@ -401,22 +401,22 @@ def disparate_impact_from_counts(
     Returns
     -------
     pandas.DataFrame
-        Indexed by the non-reference groups: ``favorable_rate, reference_rate,
+        Indexed by the non-reference groups: ``favourable_rate, reference_rate,
         disparate_impact, ci_low, ci_high, count, small_group``. The reference
         group is in ``.attrs["reference_group"]``.
     """
-    fav = as_count_series(favorable, "favorable")
+    fav = as_count_series(favourable, "favourable")
     tot = as_count_series(total, "total")
     if not fav.index.equals(tot.index):
         if set(fav.index) != set(tot.index):
             raise ValueError(
-                "favorable and total must have the same groups in their index; got "
+                "favourable and total must have the same groups in their index; got "
                 f"{list(fav.index)} and {list(tot.index)}."
             )
         fav = fav.reindex(tot.index)
     if (fav.to_numpy() > tot.to_numpy()).any():
         bad = list(fav.index[fav.to_numpy() > tot.to_numpy()])
-        raise ValueError(f"favorable exceeds total for group(s) {bad}; pass counts, not rates.")
+        raise ValueError(f"favourable exceeds total for group(s) {bad}; pass counts, not rates.")
     check_audit_settings(ci, n_boot, min_group_size)
     index = tot.index
     ref_pos = locate_group(index, reference_group)

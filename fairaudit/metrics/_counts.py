@@ -39,7 +39,7 @@ _UNDEFINED_BECAUSE = {
 }
 
 _DI_COLUMNS = (
-    "favorable_rate",
+    "favourable_rate",
     "reference_rate",
     "disparate_impact",
     "ci_low",
@@ -153,7 +153,7 @@ def _disparate_impact_frame(
     if ref_pos is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
             di = rate[others] / rate[ref_pos]
-        columns["favorable_rate"] = rate[others]
+        columns["favourable_rate"] = rate[others]
         columns["reference_rate"] = np.full(len(others), rate[ref_pos])
         columns["disparate_impact"] = di
         if boot_fav is not None:

@@ -55,7 +55,7 @@ class AuditResult:
     counts : pandas.DataFrame
         The confusion counts ``tp, fp, fn, tn`` per group behind every number.
     disparate_impact : pandas.DataFrame
-        Indexed by the non-reference groups: ``favorable_rate, reference_rate,
+        Indexed by the non-reference groups: ``favourable_rate, reference_rate,
         disparate_impact, ci_low, ci_high, count, small_group``.
     reference_group : group label
         The disparate-impact reference (the given one, else the chosen one).
@@ -63,7 +63,7 @@ class AuditResult:
         The arguments the audit ran with.
     """
 
-    def __init__(self, table, index, ref_pos, favorable_is_positive, rng, settings):
+    def __init__(self, table, index, ref_pos, favourable_is_positive, rng, settings):
         self.settings = dict(settings)
         self.counts = pd.DataFrame(table, index=index, columns=_COUNT_INDEX.copy())
         ci = settings["ci"]
@@ -118,7 +118,7 @@ class AuditResult:
         )
 
         # Disparate impact of the favourable outcome, from the same replicates.
-        fav_cols = [0, 1] if favorable_is_positive else [2, 3]
+        fav_cols = [0, 1] if favourable_is_positive else [2, 3]
         fav = table[:, fav_cols].sum(axis=1)
         boot_fav = boot[:, :, fav_cols].sum(axis=2) if boot is not None else None
         boot_tot = boot.sum(axis=2) if boot is not None else None

@@ -25,7 +25,10 @@ from fairaudit.mitigation._reductions import (
     sweep_grid_search,
 )
 from fairaudit.mitigation._selection import (
+    assess,
     choose_model,
+    choose_release,
+    compare_with_baseline,
     evaluate,
     pareto_front,
     predict,
@@ -45,6 +48,9 @@ __all__ = [
     "tradeoff_table",
     "pareto_front",
     "choose_model",
+    "assess",
+    "compare_with_baseline",
+    "choose_release",
     "CHECKS",
     "fairness_gate",
     "gate_passes",

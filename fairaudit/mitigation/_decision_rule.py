@@ -91,7 +91,7 @@ class DecisionRuleError(ValueError):
 # --------------------------------------------------------------------------- groups
 
 
-def group_keys(sensitive: pd.DataFrame | pd.Series) -> np.ndarray:
+def group_keys(sensitive_features: pd.DataFrame | pd.Series) -> np.ndarray:
     """One string key per row naming its group, e.g. ``"Female"`` or ``"Female, Black"``.
 
     Thresholds are stored in JSON, whose keys are strings, so intersectional
@@ -99,10 +99,15 @@ def group_keys(sensitive: pd.DataFrame | pd.Series) -> np.ndarray:
     Missing values are refused: a request without its group cannot get its
     group's threshold.
     """
-    frame = sensitive.to_frame() if isinstance(sensitive, pd.Series) else sensitive
+    frame = (
+        sensitive_features.to_frame()
+        if isinstance(sensitive_features, pd.Series)
+        else sensitive_features
+    )
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(
-            f"sensitive features must be a pandas DataFrame or Series, got {type(sensitive)}."
+            "sensitive_features must be a pandas DataFrame or Series, "
+            f"got {type(sensitive_features)}."
         )
     if frame.isna().any().any():
         bad = [c for c in frame.columns if frame[c].isna().any()]

@@ -3,7 +3,10 @@
 :func:`tradeoff_table` scores every model on the same rows with Fairlearn's
 metrics (:func:`evaluate`), :func:`pareto_front` marks the candidates that no
 other candidate beats on both accuracy and disparity, and :func:`choose_model`
-applies a reproducible rule. Choose on validation rows; report on test rows.
+applies a reproducible rule. A release pipeline instead scores candidates with
+the audit and the gate (:func:`assess`), compares them with the baseline
+(:func:`compare_with_baseline`) and lets :func:`choose_release` put the gate
+first. Choose on validation rows; report on test rows.
 """
 
 from __future__ import annotations
@@ -19,15 +22,23 @@ from fairlearn.metrics import (
     zero_one_loss_difference,
 )
 from fairlearn.postprocessing import ThresholdOptimizer
-from fairlearn.reductions import (
-    ExponentiatedGradient,
-)
-from sklearn.metrics import accuracy_score, balanced_accuracy_score
+from fairlearn.reductions import ExponentiatedGradient
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 from sklearn.pipeline import Pipeline
 
+from fairaudit.mitigation._gate import fairness_gate, gate_passes
 from fairaudit.mitigation._reductions import _as_labels, _as_sensitive, _check_fraction
 
-__all__ = ["choose_model", "evaluate", "pareto_front", "predict", "tradeoff_table"]
+__all__ = [
+    "assess",
+    "choose_model",
+    "choose_release",
+    "compare_with_baseline",
+    "evaluate",
+    "pareto_front",
+    "predict",
+    "tradeoff_table",
+]
 
 
 def predict(model, X, sensitive_features=None, *, random_state=None) -> np.ndarray:
@@ -197,3 +208,135 @@ def choose_model(
     best = front[accuracy].max()
     ok = front[front[accuracy] >= best - max_accuracy_loss - 1e-12]
     return ok.sort_values([disparity, "_neg_acc"], kind="stable").index[0]
+
+
+def assess(y_true, y_pred, result, **gate) -> dict:
+    """One candidate's row for a release decision: accuracy, F1, the audit's gaps, the gate.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of 0/1
+        Labels and the candidate's decisions on the same rows.
+    result : AuditResult
+        :func:`fairaudit.metrics.audit` of those decisions for the sensitive
+        features the gate decides on.
+    **gate
+        Thresholds passed to :func:`fairness_gate` (``dpd_max``, ``eod_max``, ``di_min``).
+
+    Returns
+    -------
+    dict
+        ``accuracy``, ``f1``, the demographic parity, equalized odds, true- and
+        false-positive-rate and error-rate differences and the disparate impact
+        (undefined rates skipped, as the audit does), ``gate_checks_passed``
+        and ``gate_passed``.
+    """
+    y = _as_labels(y_true, "y_true")
+    pred = _as_labels(y_pred, "y_pred")
+    summary, diff = result.summary(), result.difference()
+    checks = fairness_gate(result, **gate)
+    return {
+        "accuracy": float(accuracy_score(y, pred)),
+        "f1": float(f1_score(y, pred)),
+        "demographic_parity_difference": summary["demographic_parity_difference"],
+        "equalized_odds_difference": summary["equalized_odds_difference"],
+        "true_positive_rate_difference": float(diff.loc["true_positive_rate", "value"]),
+        "false_positive_rate_difference": float(diff.loc["false_positive_rate", "value"]),
+        "error_rate_difference": float(diff.loc["accuracy", "value"]),
+        "disparate_impact": summary["disparate_impact"],
+        "gate_checks_passed": int(checks["passed"].sum()),
+        "gate_passed": gate_passes(checks),
+    }
+
+
+def compare_with_baseline(
+    table: pd.DataFrame, baseline, *, tolerance: float, metrics=("accuracy", "f1")
+) -> pd.DataFrame:
+    """Add each metric's change against the baseline row and whether it stays within tolerance.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per candidate, the baseline among them.
+    baseline : label
+        The baseline's row.
+    tolerance : float
+        Largest acceptable drop (0.03: three points).
+    metrics : sequence of str
+        Columns to compare (higher is better).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``<metric>_change`` and ``<metric>_within_tolerance`` per metric.
+
+    Raises
+    ------
+    ValueError
+        If ``baseline`` or a metric is not in the table, or ``tolerance`` is negative.
+    """
+    tolerance = _check_fraction(tolerance, "tolerance")
+    if baseline not in table.index:
+        raise ValueError(f"baseline {baseline!r} is not a row of the table: {list(table.index)}.")
+    missing = [m for m in metrics if m not in table.columns]
+    if missing:
+        raise ValueError(f"columns {missing} are not in the table; it has {list(table.columns)}.")
+    out = table.copy()
+    for metric in metrics:
+        change = out[metric].astype(float) - float(out.loc[baseline, metric])
+        out[f"{metric}_change"] = change
+        out[f"{metric}_within_tolerance"] = change >= -tolerance - 1e-12
+    return out
+
+
+def choose_release(table: pd.DataFrame, *, disparity: str, candidates=None) -> str:
+    """Gate first: the candidate within the accuracy tolerance that best passes the gate.
+
+    Among ``candidates`` (all rows if None) whose ``accuracy_within_tolerance``
+    holds (see :func:`compare_with_baseline`): one that passes the whole gate,
+    then the most gate checks passed, then the smallest ``disparity``, then the
+    highest accuracy, then table order. Include the baseline among the
+    candidates, so that "do not mitigate" is a possible answer.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows from :func:`assess`, with the columns :func:`compare_with_baseline` adds.
+    disparity : str
+        The column a tie in gate checks is broken on.
+    candidates : list of labels, optional
+        The rows that may be chosen (e.g. the deterministic ones).
+
+    Returns
+    -------
+    str
+        The chosen row's label.
+
+    Raises
+    ------
+    ValueError
+        If a needed column is missing or no candidate holds the tolerance.
+    """
+    needed = [
+        "gate_passed",
+        "gate_checks_passed",
+        disparity,
+        "accuracy",
+        "accuracy_within_tolerance",
+    ]
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"columns {missing} are not in the table; build it with assess and "
+            "compare_with_baseline."
+        )
+    sub = table if candidates is None else table.loc[list(candidates)]
+    eligible = sub[sub["accuracy_within_tolerance"].astype(bool)]
+    if eligible.empty:
+        raise ValueError("No candidate holds the accuracy tolerance; include the baseline.")
+    ranked = eligible.sort_values(
+        ["gate_passed", "gate_checks_passed", disparity, "accuracy"],
+        ascending=[False, False, True, False],
+        kind="stable",
+    )
+    return ranked.index[0]

@@ -261,24 +261,24 @@ def plot_tradeoff(
 
 def plot_data_balance(
     df: pd.DataFrame,
-    sensitive: str,
+    sensitive_feature: str,
     target: str,
     *,
-    positive_label=1,
+    pos_label=1,
     target_name: str | None = None,
     title: str | None = None,
     figsize=(11, 3.8),
 ):
-    """Two panels: rows per group of ``sensitive``, and the share of ``positive_label`` per group.
+    """Two panels: rows per group of ``sensitive_feature``, and each group's share of ``pos_label``.
 
     Parameters
     ----------
     df : DataFrame holding both columns.
-    sensitive : str
+    sensitive_feature : str
         Column of group membership.
     target : str
         Label column.
-    positive_label : default=1
+    pos_label : default=1
         The label value whose share is shown.
     target_name : str, optional
         Readable name of the positive outcome for the axis label (e.g. "default").
@@ -288,21 +288,21 @@ def plot_data_balance(
     -------
     matplotlib.figure.Figure
     """
-    for col in (sensitive, target):
+    for col in (sensitive_feature, target):
         if col not in df.columns:
             raise ValueError(f"column {col!r} is not in the frame; columns are {list(df.columns)}.")
-    groups = df[sensitive]
+    groups = df[sensitive_feature]
     order = (
         list(groups.cat.categories[groups.cat.categories.isin(groups.unique())])
         if isinstance(groups.dtype, pd.CategoricalDtype)
         else sorted(groups.dropna().unique().tolist(), key=str)
     )
-    is_pos = (df[target] == positive_label).astype(float)
+    is_pos = (df[target] == pos_label).astype(float)
     stats = pd.DataFrame({"group": groups.astype(str), "positive": is_pos})
     summary = stats.groupby("group", sort=False)["positive"].agg(["size", "mean"])
     summary = summary.reindex([str(g) for g in order])
     overall = float(is_pos.mean())
-    target_name = target_name or f"{target} = {positive_label}"
+    target_name = target_name or f"{target} = {pos_label}"
     colors = sns.color_palette("colorblind", n_colors=len(summary))
     with sns.axes_style("whitegrid"):
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=figsize)
@@ -313,8 +313,8 @@ def plot_data_balance(
     ax1.set_yticks(y, summary.index)
     ax1.invert_yaxis()
     ax1.set_xlabel("Number of rows")
-    ax1.set_ylabel(sensitive)
-    ax1.set_title(f"Rows per {sensitive} group")
+    ax1.set_ylabel(sensitive_feature)
+    ax1.set_title(f"Rows per {sensitive_feature} group")
     ax1.set_xlim(0, summary["size"].max() * 1.25)
     ax1.xaxis.set_major_locator(MaxNLocator(nbins=4))
     ax1.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
@@ -325,8 +325,8 @@ def plot_data_balance(
     ax2.set_yticks(y, summary.index)
     ax2.invert_yaxis()
     ax2.set_xlabel(f"Share with {target_name} (0-1)")
-    ax2.set_title(f"Share with {target_name} per {sensitive} group")
+    ax2.set_title(f"Share with {target_name} per {sensitive_feature} group")
     ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
-    fig.suptitle(title or f"Data balance: {sensitive} and {target_name}")
+    fig.suptitle(title or f"Data balance: {sensitive_feature} and {target_name}")
     fig.tight_layout()
     return fig

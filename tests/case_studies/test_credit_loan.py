@@ -98,14 +98,14 @@ def variant_run(request, credit, tmp_path_factory):
     return _run(tmp_path_factory, **VARIANTS[request.param])
 
 
-def _disparate_impact(pred, groups, favorable=0, min_group_size=30):
+def _disparate_impact(pred, groups, favourable=0, min_group_size=30):
     """Lowest ratio of a group's favourable rate to the reference group's.
 
     The reference is the group with the highest favourable rate among groups of
     at least ``min_group_size`` rows (the audit's documented rule), so a tiny
     group with a lucky rate cannot become everybody's yardstick.
     """
-    favourable = pd.Series(pred == favorable).groupby(groups.to_numpy())
+    favourable = pd.Series(pred == favourable).groupby(groups.to_numpy())
     rates, sizes = favourable.mean(), favourable.size()
     eligible = rates[sizes >= min_group_size] if (sizes >= min_group_size).any() else rates
     reference = eligible.idxmax()
@@ -152,7 +152,7 @@ def test_summary_records_parameters_data_and_versions(sex_run, credit):
     assert sum(split.values()) == summary["data"]["rows_used"]
     assert split["test"] == len(predictions)
     assert summary["versions"]["fairlearn"] == metadata.version("fairlearn")
-    assert summary["positive_label"] == 1 and summary["favorable_label"] == 0
+    assert summary["pos_label"] == 1 and summary["favourable_label"] == 0
 
 
 def test_headline_is_a_short_readable_dict(sex_run):

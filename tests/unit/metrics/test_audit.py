@@ -320,7 +320,7 @@ def test_disparate_impact_hand_computed():
     assert di.loc["a", "disparate_impact"] == pytest.approx(0.60 / 0.75)
     assert di.loc["b", "disparate_impact"] == pytest.approx(0.40 / 0.75)
     assert di["reference_rate"].tolist() == pytest.approx([0.75, 0.75])
-    assert di.loc["b", "favorable_rate"] == pytest.approx(0.40)
+    assert di.loc["b", "favourable_rate"] == pytest.approx(0.40)
     assert not result.passes()  # b: 0.533 < 0.8
     assert result.passes(threshold=0.5)
     assert result.summary()["disparate_impact"] == pytest.approx(0.40 / 0.75)
@@ -337,12 +337,12 @@ def test_favourable_label_differs_from_pos_label():
     # Credit: 1 = default predicted (positive), 0 = no default predicted (favourable).
     # Favourable rates: a 40/100 = 0.40, b 30/50 = 0.60 (the reference).
     y_true, y_pred, group = rows_with_rates({"a": (100, 60), "b": (50, 20)})
-    result = audit(y_true, y_pred, group, pos_label=1, favorable_label=0, n_boot=0)
+    result = audit(y_true, y_pred, group, pos_label=1, favourable_label=0, n_boot=0)
     assert result.by_group.loc["a", "selection_rate"] == pytest.approx(0.60)  # pos_label
     assert result.reference_group == "b"
     assert result.disparate_impact.loc["a", "disparate_impact"] == pytest.approx(0.40 / 0.60)
-    assert result.disparate_impact.loc["a", "favorable_rate"] == pytest.approx(0.40)
-    assert result.to_dict()["settings"]["favorable_label"] == 0
+    assert result.disparate_impact.loc["a", "favourable_rate"] == pytest.approx(0.40)
+    assert result.to_dict()["settings"]["favourable_label"] == 0
     # the same outcome audited with pos_label=0 gives the same disparate impact
     flipped = audit(y_true, y_pred, group, pos_label=0, n_boot=0)
     assert flipped.disparate_impact.loc["a", "disparate_impact"] == pytest.approx(0.40 / 0.60)
@@ -384,11 +384,11 @@ def test_disparate_impact_from_counts_matches_audit():
     )
     result = audit(y_true, y_pred, group, random_state=0)
     assert frame.attrs["reference_group"] == "c"
-    cols = ["favorable_rate", "reference_rate", "disparate_impact"]
+    cols = ["favourable_rate", "reference_rate", "disparate_impact"]
     pd.testing.assert_frame_equal(frame[cols], result.disparate_impact[cols], check_names=False)
     # independent replicates of the same bootstrap: intervals agree to Monte-Carlo error
     assert np.allclose(frame["ci_low"], result.disparate_impact["ci_low"], atol=0.05)
-    with pytest.raises(ValueError, match="favorable exceeds total"):
+    with pytest.raises(ValueError, match="favourable exceeds total"):
         disparate_impact_from_counts({"a": 5}, {"a": 4})
 
 
@@ -602,7 +602,7 @@ def test_to_dict_is_strict_json_with_settings():
     assert data["settings"] == {
         **data["settings"],
         "pos_label": 1,
-        "favorable_label": 1,
+        "favourable_label": 1,
         "reference_group": ["f", 20],
         "ci": 0.95,
         "n_boot": 50,
@@ -638,7 +638,7 @@ def test_to_dict_is_strict_json_with_settings():
             ValueError,
             r"pos_label=1 does not occur.*'yes'",
         ),
-        ({"favorable_label": "approved"}, ValueError, r"favorable_label='approved' does not"),
+        ({"favourable_label": "approved"}, ValueError, r"favourable_label='approved' does not"),
         ({"reference_group": "z"}, ValueError, r"reference_group='z' is not among .*'a', 'b'"),
         (
             {"y_true": [], "y_pred": [], "sensitive_features": []},

@@ -27,7 +27,7 @@ def result():
     y = rng.integers(0, 2, 400)
     pred = np.where(rng.random(400) < 0.8, y, 1 - y)
     group = pd.Series(rng.choice(["married", "single", "others"], 400), name="MARRIAGE")
-    return audit(y, pred, group, favorable_label=0, n_boot=200, random_state=0)
+    return audit(y, pred, group, favourable_label=0, n_boot=200, random_state=0)
 
 
 def _legend_texts(fig):
