@@ -57,6 +57,14 @@ def resolve_path(path: str | os.PathLike) -> Path:
     The environment variable ``FAIRAUDIT_OUTPUT_ROOT`` replaces the project
     root as the base (the test suite uses it so that test runs never overwrite
     the reports a user made).
+
+    Parameters
+    ----------
+    path : path
+
+    Returns
+    -------
+    pathlib.Path
     """
     path = Path(path).expanduser()
     if path.is_absolute():

@@ -98,7 +98,17 @@ class RunFailed(RuntimeError):
         return f"{self.study.name} failed: {self.error}"
 
     def report(self, max_source_lines: int = 12) -> str:
-        """Which cell failed, its first lines, the error, and where the notebook is kept."""
+        """Which cell failed, its first lines, the error, and where the notebook is kept.
+
+        Parameters
+        ----------
+        max_source_lines : int, default 12
+            How much of the failing cell to show.
+
+        Returns
+        -------
+        str
+        """
         lines = []
         if self.cell_index is not None:
             count = f" (In [{self.execution_count}])" if self.execution_count else ""
@@ -122,7 +132,23 @@ def reports_dir() -> Path:
 
 
 def default_run_dir(declared: dict[str, Parameter], study: Study) -> Path:
-    """``reports/<name>``, ``<name>`` being the last part of the ``output_dir`` default."""
+    """``reports/<name>``, ``<name>`` being the last part of the ``output_dir`` default.
+
+    Parameters
+    ----------
+    declared : dict
+        From :func:`notebook_parameters`.
+    study : Study
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ParameterError
+        If the notebook has no string ``output_dir`` parameter.
+    """
     param = declared.get(OUTPUT_PARAMETER)
     if param is None or not isinstance(param.default, str) or not param.default:
         raise ParameterError(
@@ -348,6 +374,21 @@ def refresh_notebook(notebook: str | os.PathLike, *, kernel_name: str = "python3
     papermill's volatile metadata (timestamps, durations) is stripped so that
     the diff shows only real changes. The file is replaced only if the run
     succeeds.
+
+    Parameters
+    ----------
+    notebook : path
+    kernel_name : str, default "python3"
+
+    Returns
+    -------
+    pathlib.Path
+        The notebook.
+
+    Raises
+    ------
+    RunFailed
+        If a cell fails (the committed file is left as it was).
     """
     import nbformat
     import papermill

@@ -115,6 +115,15 @@ def write_index(registry: dict[str, Study] | None = None) -> Path:
     runs made with ``--output-dir`` (remembered in ``reports/.runs.json``); a
     failed attempt newer than the latest good run is flagged with a link to its
     folder.
+
+    Parameters
+    ----------
+    registry : dict, optional
+        Default: the built-in case studies.
+
+    Returns
+    -------
+    pathlib.Path
     """
     import jinja2
 

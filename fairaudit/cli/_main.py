@@ -217,6 +217,17 @@ def main(argv: list[str] | None = None, *, registry=None) -> int:
 
     ``registry`` replaces the built-in case studies (for tests and for
     projects that register their own notebooks).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Default: the process's arguments.
+    registry : dict, optional
+
+    Returns
+    -------
+    int
+        0 on success, 1 when a run failed, 2 for a usage error, 130 when interrupted.
     """
     registry = STUDIES if registry is None else registry
     args = build_parser().parse_args(argv)

@@ -277,6 +277,23 @@ def parse_value(param: Parameter, value, *, from_text: bool = True, origin: str 
     float is expected). A parameter whose default is ``None`` or not a literal
     takes any YAML value.
 
+    Parameters
+    ----------
+    param : Parameter
+    value : str or typed value
+    from_text : bool, default True
+        Whether ``value`` is command-line text (parsed) or already typed (checked).
+    origin : str, optional
+        Where the value came from, for the message.
+
+    Returns
+    -------
+    object
+        The value, of the parameter's type.
+
+
+
+
     Raises
     ------
     ParameterError
@@ -405,6 +422,17 @@ class _NoAliasLoader(yaml.SafeLoader):
 
 def read_params_file(path: str | os.PathLike) -> dict:
     """Read a YAML (or JSON) file holding a mapping of parameter names to values.
+
+    Parameters
+    ----------
+    path : path
+
+    Returns
+    -------
+    dict
+
+
+
 
     Raises
     ------

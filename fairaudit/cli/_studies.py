@@ -99,6 +99,19 @@ def closest(word: str, candidates) -> str | None:
 def get_study(name: str, registry: dict[str, Study] | None = None) -> Study:
     """Look a study up by name, refusing an unknown one with the valid names.
 
+    Parameters
+    ----------
+    name : str
+    registry : dict, optional
+        Default: the built-in case studies.
+
+    Returns
+    -------
+    Study
+
+
+
+
     Raises
     ------
     UnknownStudyError

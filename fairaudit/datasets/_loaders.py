@@ -154,6 +154,20 @@ def dataset_checksums(name: str) -> dict[str, str]:
 
     These are the published files' checksums; loaders refuse files that differ,
     so reports can record them as the provenance of every result.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    dict of str to str
+        Relative path of each raw file to its SHA-256.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a known data set.
     """
     if name not in _RAW:
         raise ValueError(f"Unknown data set {name!r}; expected one of {sorted(_RAW)}.")
@@ -166,6 +180,17 @@ def age_band(ages, edges=AGE_BAND_EDGES) -> pd.Categorical:
     ``edges`` are the band starts plus one past the last age: ``(18, 26, 101)``
     gives ``"18-25"`` and ``"26-100"``, the monitored/reference split fairness
     monitors use for young applicants.
+
+    Parameters
+    ----------
+    ages : array-like of int
+    edges : sequence of int
+        Increasing band starts, then one past the last age.
+
+    Returns
+    -------
+    pandas.Categorical
+        Ordered; ages outside the edges are missing.
     """
     edges = [int(e) for e in edges]
     if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
@@ -193,6 +218,25 @@ def add_interest_rate(
     makes unequal errors across groups even though ``sensitive_feature`` is never an
     input. ``strength=0`` removes the label signal (the column is pure noise),
     switching the disparity off.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Credit data with ``default`` and ``sensitive_feature``.
+    sensitive_feature : str, default "SEX"
+    strength : float, default 1.0
+        Non-negative; 0 switches the link to default off.
+    random_state : int, optional
+    column : str, default "INTEREST_RATE"
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or ``strength`` is negative.
     """
     if sensitive_feature not in df.columns:
         raise ValueError(
@@ -243,6 +287,20 @@ def load_adult(*, cache: bool = True) -> pd.DataFrame:
     """Load UCI Adult (48,842 rows: training then test file) in the canonical schema.
 
     Parameters and errors as for :func:`load_credit_card`.
+
+    Parameters
+    ----------
+    cache : bool, default True
+        Keep a processed copy under ``data/processed/`` for the next call.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    DataUnavailableError
+        If neither the mirror nor OpenML can provide the files.
     """
     return _load("adult", _adult_from_mirror, _adult_from_openml, cache=cache)
 

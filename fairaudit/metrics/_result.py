@@ -173,6 +173,21 @@ class AuditResult:
         estimates. Groups whose ratio is undefined (the reference group has no
         favourable outcomes and neither has the group) are skipped with an
         :class:`UndefinedMetricWarning`.
+
+        Parameters
+        ----------
+        threshold : float, default 0.8
+            Smallest acceptable disparate impact (positive).
+
+        Returns
+        -------
+        bool
+            True if no defined disparate impact is below ``threshold``.
+
+        Raises
+        ------
+        ValueError
+            If ``threshold`` is not a positive number.
         """
         if not isinstance(threshold, numbers.Real) or not 0 < threshold:
             raise ValueError(f"threshold must be a positive number such as 0.8, got {threshold!r}.")

@@ -98,6 +98,22 @@ def group_keys(sensitive_features: pd.DataFrame | pd.Series) -> np.ndarray:
     groups (several sensitive columns) are joined with ``", "`` in column order.
     Missing values are refused: a request without its group cannot get its
     group's threshold.
+
+    Parameters
+    ----------
+    sensitive_features : pandas.DataFrame or Series
+        The group columns of the requests.
+
+    Returns
+    -------
+    numpy.ndarray of str
+
+    Raises
+    ------
+    TypeError
+        If ``sensitive_features`` is not a DataFrame or Series.
+    ValueError
+        If a row has a missing group.
     """
     frame = (
         sensitive_features.to_frame()
@@ -160,20 +176,51 @@ class VoteMixture(ClassifierMixin, BaseEstimator):
         return estimators, weights / weights.sum()
 
     def fit(self, X=None, y=None):
-        """Nothing to fit: the estimators come fitted. Present for the estimator API."""
+        """Nothing to fit: the estimators come fitted. Present for the estimator API.
+
+        Parameters
+        ----------
+        X, y : ignored
+
+        Returns
+        -------
+        VoteMixture
+            ``self``.
+        """
         self._checked()
         self.classes_ = np.array([0, 1])
         return self
 
     def predict_proba(self, X):
-        """Probability of a positive decision: the weighted share of positive votes."""
+        """Probability of a positive decision: the weighted share of positive votes.
+
+        Parameters
+        ----------
+        X : array-like
+            The rows, as every voting estimator takes them.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, 2)
+            Columns for a negative and a positive decision.
+        """
         estimators, weights = self._checked()
         votes = np.column_stack([np.asarray(e.predict(X), dtype=float) for e in estimators])
         positive = votes @ weights
         return np.column_stack([1.0 - positive, positive])
 
     def predict(self, X):
-        """Majority decision (weighted share of positive votes above 0.5)."""
+        """Majority decision (weighted share of positive votes above 0.5).
+
+        Parameters
+        ----------
+        X : array-like
+            The rows, as every voting estimator takes them.
+
+        Returns
+        -------
+        numpy.ndarray of int
+        """
         return (self.predict_proba(X)[:, 1] > 0.5).astype(int)
 
 
@@ -298,7 +345,17 @@ def _as_frame(sensitive) -> pd.DataFrame:
 
 
 def sidecar_path(path: str | os.PathLike) -> Path:
-    """The JSON sidecar beside a saved rule: ``rule.skops`` → ``rule.json``."""
+    """The JSON sidecar beside a saved rule: ``rule.skops`` → ``rule.json``.
+
+    Parameters
+    ----------
+    path : path
+        The skops file.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     return Path(path).with_suffix(".json")
 
 
@@ -379,12 +436,32 @@ class DecisionRule:
             )
 
     def score(self, requests: pd.DataFrame) -> np.ndarray:
-        """Model score (probability of the favourable outcome) for each request."""
+        """Model score (probability of the favourable outcome) for each request.
+
+        Parameters
+        ----------
+        requests : pandas.DataFrame
+            The model's features and, for per-group thresholds, the sensitive columns.
+
+        Returns
+        -------
+        numpy.ndarray of float
+        """
         self._check_columns(requests)
         return self.estimator.predict_proba(requests[self.feature_names])[:, 1]
 
     def threshold_for(self, requests: pd.DataFrame) -> np.ndarray:
-        """The threshold that applies to each request (its group's, or the single one)."""
+        """The threshold that applies to each request (its group's, or the single one).
+
+        Parameters
+        ----------
+        requests : pandas.DataFrame
+            The model's features and, for per-group thresholds, the sensitive columns.
+
+        Returns
+        -------
+        numpy.ndarray of float
+        """
         self._check_columns(requests)
         if not self.per_group:
             return np.full(len(requests), self.thresholds, dtype=float)
@@ -398,11 +475,27 @@ class DecisionRule:
         return np.array([self.thresholds[k] for k in keys], dtype=float)
 
     def predict(self, requests: pd.DataFrame) -> np.ndarray:
-        """Decisions as 0/1 (1 = favourable), one per request."""
+        """Decisions as 0/1 (1 = favourable), one per request.
+
+        Parameters
+        ----------
+        requests : pandas.DataFrame
+            The model's features and, for per-group thresholds, the sensitive columns.
+
+        Returns
+        -------
+        numpy.ndarray of int
+        """
         return (self.score(requests) > self.threshold_for(requests)).astype(int)
 
     def apply(self, requests: pd.DataFrame) -> pd.DataFrame:
         """Decide a batch of requests and show the working.
+
+        Parameters
+        ----------
+        requests : pandas.DataFrame
+            The model's features and, for per-group thresholds, the sensitive columns.
+
 
         Returns
         -------
@@ -444,6 +537,12 @@ class DecisionRule:
         Both files are written atomically (temporary file, then rename), the
         model first: if writing stops in between, the old sidecar's checksum no
         longer matches and loading refuses the pair instead of mixing them.
+
+        Parameters
+        ----------
+        path : path
+            Where the skops file goes (the sidecar is :func:`sidecar_path` of it).
+
 
         Returns
         -------

@@ -146,7 +146,24 @@ def fairness_gate(
 
 
 def gate_passes(table: pd.DataFrame) -> bool:
-    """Whether every check of a :func:`fairness_gate` table passed."""
+    """Whether every check of a :func:`fairness_gate` table passed.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table from :func:`fairness_gate`, or the rows of one audit in it.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    TypeError
+        If ``table`` has no ``passed`` column.
+    ValueError
+        If it is empty.
+    """
     if not isinstance(table, pd.DataFrame) or "passed" not in table.columns:
         raise TypeError("Pass the table returned by fairness_gate (it has a 'passed' column).")
     if table.empty:

@@ -138,6 +138,22 @@ def make_moment(constraint: str, *, difference_bound: float | None = None):
 
     ``difference_bound`` is passed to the moment (``None`` keeps Fairlearn's
     default, where the bound is given to the reduction as ``eps`` instead).
+
+    Parameters
+    ----------
+    constraint : str
+        One of :data:`CONSTRAINTS`.
+    difference_bound : float, optional
+        The largest allowed disparity, passed to the moment.
+
+    Returns
+    -------
+    fairlearn.reductions.Moment
+
+    Raises
+    ------
+    ValueError
+        If ``constraint`` is unknown (with the valid names).
     """
     check_constraint(constraint)
     cls = CONSTRAINTS[constraint]

@@ -49,6 +49,26 @@ def predict(model, X, sensitive_features=None, *, random_state=None) -> np.ndarr
     decisions, so ``random_state`` fixes that draw. A Pipeline ending in an
     ExponentiatedGradient (see ``preprocessor`` of
     :func:`sweep_exponentiated_gradient`) passes ``random_state`` on to it.
+
+    Parameters
+    ----------
+    model : fitted estimator, ThresholdOptimizer or ExponentiatedGradient
+    X : array-like or DataFrame
+        The rows to decide.
+    sensitive_features : array-like, optional
+        Required by a ThresholdOptimizer.
+    random_state : int, optional
+        Seed of the randomised mitigators' draw.
+
+    Returns
+    -------
+    numpy.ndarray
+        One 0/1 decision per row.
+
+    Raises
+    ------
+    ValueError
+        If a ThresholdOptimizer gets no ``sensitive_features``.
     """
     if isinstance(model, Pipeline) and isinstance(model.steps[-1][1], ExponentiatedGradient):
         X = X.reset_index(drop=True) if isinstance(X, pd.DataFrame) else X
@@ -72,6 +92,22 @@ def evaluate(y_true, y_pred, sensitive_features) -> dict[str, float]:
     ``equalized_odds_difference``, ``true_positive_rate_difference``,
     ``false_positive_rate_difference`` and ``error_rate_difference``
     (largest between-group gap of each rate; 0 means equal).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of 0/1
+        Labels and decisions.
+    sensitive_features : array-like, Series or DataFrame
+        The group of each row.
+
+    Returns
+    -------
+    dict of str to float
+
+    Raises
+    ------
+    ValueError
+        If the lengths differ or the labels are not binary.
     """
     y = _as_labels(y_true, "y_true")
     pred = _as_labels(y_pred, "y_pred")
@@ -144,6 +180,23 @@ def pareto_front(
 
     A row is dominated when another row is at least as good on both columns and
     strictly better on one. Returns a boolean Series aligned with ``table``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per candidate, e.g. from :func:`tradeoff_table`.
+    accuracy, disparity : str
+        The columns compared (higher accuracy and lower disparity are better).
+
+    Returns
+    -------
+    pandas.Series of bool
+        Named ``pareto``, True for the rows on the front.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing.
     """
     for col in (accuracy, disparity):
         if col not in table.columns:
@@ -182,6 +235,20 @@ def choose_model(
 
     Use it on validation results, so the test set stays an unbiased judge of
     the choice.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`tradeoff_table`, computed on validation rows.
+    accuracy, disparity : str
+        The columns the rules compare.
+    max_accuracy_loss : float, default 0.02
+        The accuracy budget of the second rule.
+    max_disparity : float, optional
+        The bound of the first rule.
+    candidates : list of labels, optional
+        The rows that may be chosen.
+
 
     Returns
     -------

@@ -105,6 +105,18 @@ class FairnessConfig:
     def validate(self, log: PayloadLog) -> FairnessConfig:
         """Check the configuration against a payload log; returns ``self``.
 
+        Parameters
+        ----------
+        log : PayloadLog
+            The log the configuration will monitor.
+
+        Returns
+        -------
+        FairnessConfig
+
+
+
+
         Raises
         ------
         ValueError

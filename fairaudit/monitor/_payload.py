@@ -296,7 +296,25 @@ class PayloadLog:
         return n
 
     def add_feedback(self, request_ids, labels) -> int:
-        """Record the true outcome of logged requests; returns how many rows were updated."""
+        """Record the true outcome of logged requests; returns how many rows were updated.
+
+        Parameters
+        ----------
+        request_ids : array-like of int
+            Logged request ids.
+        labels : array-like
+            The true outcomes, one per id, of the prediction's type.
+
+        Returns
+        -------
+        int
+            Rows updated (ids that are not in the log update nothing).
+
+        Raises
+        ------
+        ValueError
+            If ``labels`` does not have one value per id.
+        """
         ids = np.asarray(request_ids, dtype=np.int64)
         frame = pd.DataFrame({"request_id": ids, "label": _column(labels, len(ids), "labels")})
         self.connection.register("_feedback", frame)
@@ -324,7 +342,22 @@ class PayloadLog:
         return int(self.connection.execute(f"SELECT count(*) FROM {_TABLE}").fetchall()[0][0])
 
     def values(self, column: str) -> list:
-        """Distinct values of a logged column (sorted; missing values left out)."""
+        """Distinct values of a logged column (sorted; missing values left out).
+
+        Parameters
+        ----------
+        column : str
+            A logged column.
+
+        Returns
+        -------
+        list
+
+        Raises
+        ------
+        ValueError
+            If ``column`` is not in the log.
+        """
         self._check_column(column)
         rows = self.connection.execute(
             f"SELECT DISTINCT {_quote(column)} AS v FROM {_TABLE} WHERE v IS NOT NULL ORDER BY v"
@@ -337,6 +370,17 @@ class PayloadLog:
         Categorical columns get back the categories they were logged with (plus
         any new values seen in production), so the frame can be scored by the
         deployed pipeline. Rows are ordered by timestamp, then request id.
+
+        Parameters
+        ----------
+        columns : list of str, optional
+            Columns to read (default: all).
+        start, end : timestamp, optional
+            The time range (default: everything).
+
+        Returns
+        -------
+        pandas.DataFrame
         """
         columns = self.columns if columns is None else list(columns)
         for c in columns:

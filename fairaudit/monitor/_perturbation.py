@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fairaudit._io import to_jsonable
 from fairaudit.monitor._config import FairnessConfig
 from fairaudit.monitor._payload import _MONITORED, _REFERENCE, PayloadLog, _timestamp
 from fairaudit.monitor._windows import _ORIGIN, _disparate_impact_record
@@ -35,6 +36,23 @@ def perturb_attribute(
     group get ``to_monitored`` (default: the first monitored value); other rows
     are unchanged. Re-scoring this frame asks the model "would the decision
     have been the same for the other group?".
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Requests holding ``config.attribute``.
+    config : FairnessConfig
+    to_reference, to_monitored : value, optional
+        The values the two groups are flipped to.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    ValueError
+        If the attribute is not a column of ``X``.
     """
     if config.attribute not in X.columns:
         raise ValueError(
@@ -96,6 +114,17 @@ class PerturbationResult:
         Computed in pandas from :attr:`records` (no ``min_records`` back-fill),
         long format: ``window_start, view, disparate_impact``; ``window``
         defaults to the configuration's.
+
+        Parameters
+        ----------
+        window : str or Timedelta, optional
+            Window length.
+        origin : timestamp, optional
+            Start of the first window (default: the first request's day).
+
+        Returns
+        -------
+        pandas.DataFrame
         """
         width = self.config.window if window is None else pd.Timedelta(window)
         origin = _ORIGIN if origin is None else _timestamp(origin, "origin")
@@ -110,8 +139,8 @@ class PerturbationResult:
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict:
-        """JSON-ready summary (the per-record table is left out)."""
-        return {"config": self.config.to_dict(), **self.summary}
+        """JSON-ready summary (the per-record table is left out; NaN becomes None)."""
+        return to_jsonable({"config": self.config.to_dict(), **self.summary})
 
 
 def _view_counts(rec: pd.DataFrame, config: FairnessConfig) -> dict:

@@ -90,6 +90,19 @@ def plot_perturbation_views(
     """Disparate impact per window for the payload, payload + perturbed and de-biased views.
 
     ``windowed`` is :meth:`PerturbationResult.windowed`'s long table.
+
+    Parameters
+    ----------
+    windowed : pandas.DataFrame
+    config : FairnessConfig
+        For the threshold line and the labels.
+    events : dict of str to timestamp, optional
+        Vertical markers (e.g. a model release).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     import matplotlib.pyplot as plt
     import seaborn as sns

@@ -24,6 +24,18 @@ def simulate_requests(
     cosine in between), so night windows are short and exercise the
     ``min_records`` back-fill. Rows are drawn from ``pool`` with replacement.
 
+    Parameters
+    ----------
+    pool : pandas.DataFrame
+        The applicants requests are drawn from.
+    start : timestamp
+        The first hour of traffic.
+    days : int, default 14
+    requests_per_hour : float, default 60.0
+    night_share : float, default 0.25
+    random_state : int, optional
+
+
     Returns
     -------
     pandas.DataFrame

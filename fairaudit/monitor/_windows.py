@@ -280,6 +280,19 @@ def window_records(log: PayloadLog, config: FairnessConfig, window_start, *, end
     Useful to inspect an alert: which requests, from which earlier windows.
     Returns ``request_id, scoring_timestamp, window_start`` (the window each
     request was logged in), ``group`` and ``favourable``, newest first.
+
+    Parameters
+    ----------
+    log : PayloadLog
+    config : FairnessConfig
+    window_start : timestamp
+        The start of the window, as in :func:`windowed_disparate_impact`'s table.
+    end, origin : timestamp, optional
+        As given to :func:`windowed_disparate_impact`.
+
+    Returns
+    -------
+    pandas.DataFrame
     """
     config.validate(log)
     origin_ts = _ORIGIN if origin is None else _timestamp(origin, "origin")
@@ -321,6 +334,17 @@ def fairness_alerts(windows: pd.DataFrame, config: FairnessConfig) -> pd.DataFra
     (values as fractions; multiply by 100 for the percentages a dashboard
     shows). An alert whose interval reaches above the threshold, or that
     rests on back-filled records, deserves a second look before action.
+
+    Parameters
+    ----------
+    windows : pandas.DataFrame
+        From :func:`windowed_disparate_impact`.
+    config : FairnessConfig
+        The configuration it was computed with.
+
+    Returns
+    -------
+    pandas.DataFrame
     """
     hits = windows[windows["alert"]]
     return pd.DataFrame(

@@ -59,6 +59,17 @@ def run_metadata(params: dict | None = None, dataset: str | pd.DataFrame | None 
 
     ``dataset`` is a data-set name (``"credit_card"``, ``"adult"``) or a frame
     returned by a :mod:`fairaudit.datasets` loader (its ``attrs`` are used).
+
+    Parameters
+    ----------
+    params : dict, optional
+        The notebook's parameters (as :func:`fairaudit.cli.check_parameters` returns them).
+    dataset : str or pandas.DataFrame, optional
+
+    Returns
+    -------
+    dict
+        ``parameters``, ``data`` (name and SHA-256 of each raw file) and ``versions``.
     """
     info: dict = {"parameters": dict(params or {})}
     if isinstance(dataset, pd.DataFrame):
@@ -85,6 +96,13 @@ class RunArtefacts:
     half-way leaves no mix of old and new files. A stale staging folder from an
     earlier failed run is discarded on start.
 
+    Parameters
+    ----------
+    output_dir : path
+        The folder the artefacts are published as; relative paths resolve
+        against the project root (:func:`resolve_path`).
+
+
     Examples
     --------
     >>> art = RunArtefacts("reports/credit_loan")  # doctest: +SKIP
@@ -101,7 +119,17 @@ class RunArtefacts:
         self.committed = False
 
     def path(self, name: str) -> Path:
-        """Where to write artefact ``name`` (inside the staging folder until commit)."""
+        """Where to write artefact ``name`` (inside the staging folder until commit).
+
+        Parameters
+        ----------
+        name : str
+            A file name (no folders).
+
+        Returns
+        -------
+        pathlib.Path
+        """
         if self.committed:
             raise RuntimeError("These artefacts were already committed; start a new RunArtefacts.")
         target = self.staging_dir / name
@@ -109,17 +137,50 @@ class RunArtefacts:
         return target
 
     def write_json(self, name: str, obj) -> Path:
-        """Write a JSON artefact (NaN becomes null) and return its staging path."""
+        """Write a JSON artefact (NaN becomes null) and return its staging path.
+
+        Parameters
+        ----------
+        name : str
+        obj : JSON-like
+            numpy and pandas values are converted.
+
+        Returns
+        -------
+        pathlib.Path
+        """
         return write_json_atomic(self.path(name), obj)
 
     def write_text(self, name: str, text: str) -> Path:
-        """Write a text artefact (Markdown, CSV) and return its staging path."""
+        """Write a text artefact (Markdown, CSV) and return its staging path.
+
+        Parameters
+        ----------
+        name : str
+        text : str
+
+        Returns
+        -------
+        pathlib.Path
+        """
         target = self.path(name)
         target.write_text(text, encoding="utf-8")
         return target
 
     def savefig(self, fig, name: str, **kwargs) -> Path:
-        """Save a matplotlib figure as PNG (150 dpi, tight) and return its staging path."""
+        """Save a matplotlib figure as PNG (150 dpi, tight) and return its staging path.
+
+        Parameters
+        ----------
+        fig : matplotlib.figure.Figure
+        name : str
+        **kwargs
+            Passed to :meth:`matplotlib.figure.Figure.savefig`.
+
+        Returns
+        -------
+        pathlib.Path
+        """
         kwargs = {"dpi": 150, "bbox_inches": "tight", **kwargs}
         target = self.path(name)
         fig.savefig(target, **kwargs)

@@ -59,6 +59,16 @@ def markdown_table(frame: pd.DataFrame, *, digits: int = 3, index_label: str | N
 
     The index becomes the first column, headed ``index_label`` (default: the
     index name, or empty).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    digits : int, default 3
+    index_label : str, optional
+
+    Returns
+    -------
+    str
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}.")
@@ -79,6 +89,16 @@ def group_table(by_group, metrics=_GROUP_METRICS, *, digits: int = 3) -> pd.Data
 
     ``by_group`` is ``AuditResult.by_group`` (or an AuditResult); metrics
     without ``_ci_low``/``_ci_high`` columns are shown without an interval.
+
+    Parameters
+    ----------
+    by_group : pandas.DataFrame or AuditResult
+    metrics : sequence of str
+    digits : int, default 3
+
+    Returns
+    -------
+    pandas.DataFrame
     """
     frame = getattr(by_group, "by_group", by_group)
     if not isinstance(frame, pd.DataFrame):

@@ -311,7 +311,8 @@ def test_debiased_decisions_follow_the_rule(tmp_path):
     assert acc["labelled_records"] == known.sum()
     assert acc["all"]["before"] == pytest.approx((pay[known] == truth).mean())
     assert acc["all"]["after"] == pytest.approx((deb[known] == truth).mean())
-    json.dumps(result.to_dict())  # JSON-ready
+    restored = json.loads(json.dumps(result.to_dict(), allow_nan=False))  # plain JSON types only
+    assert restored["accuracy"]["labelled_records"] == known.sum()
 
 
 def test_perturbation_uses_each_requests_model_version_and_refuses_non_inputs(tmp_path):

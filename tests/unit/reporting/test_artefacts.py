@@ -105,4 +105,4 @@ def test_run_metadata_records_parameters_checksums_and_versions():
     import sklearn
 
     assert meta["versions"]["scikit-learn"] == sklearn.__version__
-    json.dumps(meta)
+    assert json.loads(json.dumps(meta, allow_nan=False)) == meta  # plain JSON types only
