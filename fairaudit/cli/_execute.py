@@ -24,6 +24,9 @@ from pathlib import Path, PurePosixPath
 
 from fairaudit._io import (
     OUTPUT_ROOT_ENV,
+    check_run_target,
+    clean_leftovers,
+    private_workdir,
     project_root,
     replace_dir,
     resolve_path,
@@ -190,7 +193,7 @@ def _effective_parameters(declared, given, run_dir) -> dict:
     return params
 
 
-def _record(study, declared, given, run_dir, started, finished, status) -> dict:
+def _record(study, declared, given, run_dir, started, finished, status, artefacts=None) -> dict:
     from fairaudit.reporting._artefacts import library_versions
 
     record = {
@@ -210,7 +213,23 @@ def _record(study, declared, given, run_dir, started, finished, status) -> dict:
         from fairaudit.datasets import dataset_checksums
 
         record["data"] = {"name": study.dataset, "sha256": dataset_checksums(study.dataset)}
+        used = _data_used(artefacts, study) if artefacts is not None else {}
+        if used:  # what the notebook actually loaded (mirror or verified cache)
+            record["data"].update(used)
     return record
+
+
+def _data_used(folder: Path, study) -> dict:
+    """``source`` and ``content_sha256`` of the data the notebook's main JSON reports, if any."""
+    try:
+        main = json.loads((folder / study.main_json).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    for block in (main, *(v for v in main.values() if isinstance(v, dict))):
+        data = block.get("data") if isinstance(block, dict) else None
+        if isinstance(data, dict) and data.get("content_sha256"):
+            return {k: data[k] for k in ("source", "content_sha256") if k in data}
+    return {}
 
 
 def _display_path(path: Path) -> str:
@@ -294,12 +313,12 @@ def run_study(
 
     given = dict(given or {})
     declared = declared if declared is not None else notebook_parameters(study.notebook_path)
-    run_dir = (
-        resolve_path(output_dir) if output_dir is not None else default_run_dir(declared, study)
+    run_dir = check_run_target(
+        output_dir if output_dir is not None else default_run_dir(declared, study)
     )
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(run_dir.parent, run_dir.name)
     # A fresh sibling on the same file system, so publishing is a rename.
-    work = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}.run-", dir=run_dir.parent))
+    work = private_workdir(run_dir.parent, run_dir.name, "run")
     out = work / run_dir.name
     out.mkdir()
     executed = work / study.notebook_path.name
@@ -353,12 +372,13 @@ def run_study(
         )
 
     try:
-        final_notebook = out / executed.name
-        os.replace(executed, final_notebook)
-        write_text_atomic(out / f"{executed.stem}.html", render_html(final_notebook))
-        record = _record(study, declared, given, run_dir, started, _now(), "ok")
-        write_json_atomic(out / RUN_RECORD, record)
-        replace_dir(out, run_dir)
+        with _interrupts_deferred():  # the run finished: publish it whole, then stop
+            final_notebook = out / executed.name
+            os.replace(executed, final_notebook)
+            write_text_atomic(out / f"{executed.stem}.html", render_html(final_notebook))
+            record = _record(study, declared, given, run_dir, started, _now(), "ok", out)
+            write_json_atomic(out / RUN_RECORD, record)
+            replace_dir(out, run_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     _remember_run(study, run_dir)
@@ -416,6 +436,35 @@ def refresh_notebook(notebook: str | os.PathLike, *, kernel_name: str = "python3
         nbformat.validate(nb)
         write_text_atomic(notebook, nbformat.writes(nb) + "\n")
     return notebook
+
+
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Hold Ctrl-C and SIGTERM until the block ends, then raise KeyboardInterrupt.
+
+    Publishing a finished run takes a second or two (HTML, record, folder
+    swap); an interruption in the middle would lose the run. Outside the main
+    thread signals cannot be caught and the block runs as it is.
+    """
+    import signal
+
+    received = []
+
+    def hold(signum, frame):
+        received.append(signum)
+
+    try:
+        previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if received:
+        raise KeyboardInterrupt
 
 
 def _keep_failed(study, declared, given, run_dir, started, work, executed, error, failure=None):

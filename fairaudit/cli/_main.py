@@ -32,6 +32,7 @@ import os
 import signal
 import sys
 
+from fairaudit._io import UnsafeTargetError, check_run_target
 from fairaudit.cli._execute import RunFailed, default_run_dir, run_study
 from fairaudit.cli._index import format_value, write_index
 from fairaudit.cli._parameters import (
@@ -184,7 +185,8 @@ def _cmd_run(args, registry) -> int:
         if problems:
             prefix = f"{study.name}: " if args.all else ""
             raise ParameterError("\n".join(prefix + line for line in problems))
-        default_run_dir(declared[study.name], study)  # refuses a notebook without one
+        target = args.output_dir or default_run_dir(declared[study.name], study)
+        check_run_target(target)  # a folder no run created is refused before anything runs
         plans.append((study, given))
 
     failures = 0
@@ -238,7 +240,7 @@ def main(argv: list[str] | None = None, *, registry=None) -> int:
         if args.command == "params":
             return _cmd_params(args.name, registry)
         return _cmd_run(args, registry)
-    except (UnknownStudyError, ParameterError) as exc:
+    except (UnknownStudyError, ParameterError, UnsafeTargetError) as exc:
         return _usage_error(str(exc))
     except KeyboardInterrupt:
         print("fairaudit: interrupted; the previous results are untouched.", file=sys.stderr)

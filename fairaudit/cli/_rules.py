@@ -20,7 +20,9 @@ import operator
 import os
 from pathlib import Path
 
+from fairaudit._io import UnsafeTargetError, check_run_target
 from fairaudit.cli._parameters import (
+    OUTPUT_PARAMETER,
     Parameter,
     ParameterError,
     notebook_parameters,
@@ -214,6 +216,11 @@ def check_parameters(study: str | os.PathLike, namespace: dict) -> dict:
             problems.append(str(exc))
     if not problems:
         problems = check_rules(declared, values)
+    if not problems and isinstance(values.get(OUTPUT_PARAMETER), str):
+        try:  # the folder the run will replace, refused now rather than after the work
+            check_run_target(values[OUTPUT_PARAMETER])
+        except UnsafeTargetError as exc:
+            problems.append(f"Parameter {OUTPUT_PARAMETER!r}: {exc}")
     if problems:
         raise ParameterError("\n".join(problems))
     return values

@@ -40,14 +40,16 @@ Adult (UCI Census Income, 1994; 48,842 people)
 from __future__ import annotations
 
 import io
+import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from fairaudit._io import project_root, sha256_file, write_bytes_atomic
+from fairaudit._io import project_root, sha256_bytes, sha256_file, write_bytes_atomic
 
 __all__ = [
     "DataUnavailableError",
@@ -307,15 +309,47 @@ def load_adult(*, cache: bool = True) -> pd.DataFrame:
 
 def _load(name, from_mirror, from_openml, *, cache):
     cache_file = _cache_dir() / f"{name}-v{SCHEMA_VERSION}.parquet"
-    if cache and cache_file.exists():
-        df = _read_cache(cache_file)
+    df = None
+    if cache and (cache_file.exists() or cache_file.is_symlink()):
+        df, problem = _read_cache(cache_file, name)
+        if problem:
+            warnings.warn(
+                f"The processed cache {cache_file} {problem}; it is not used. The data are "
+                "rebuilt from the raw files and the cache is rewritten.",
+                UserWarning,
+                stacklevel=3,
+            )
         source = "cache"
-    else:
+    if df is None:
         df, source = _load_raw(name, from_mirror, from_openml)
         if cache:
-            _write_cache(df, cache_file)
-    df.attrs = {"name": name, "source": source, "sha256": dataset_checksums(name)}
+            _write_cache(df, cache_file, name)
+    df.attrs = {
+        "name": name,
+        "source": source,
+        "sha256": dataset_checksums(name),
+        "content_sha256": content_digest(df),
+    }
     return df
+
+
+def content_digest(df: pd.DataFrame) -> str:
+    """SHA-256 of a frame's values, index, column names and dtypes.
+
+    The processed cache records it when written and is checked against it on
+    every read; run records keep it as the digest of the data actually used.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+
+    Returns
+    -------
+    str
+    """
+    schema = json.dumps([[str(c), str(t)] for c, t in df.dtypes.items()] + [str(df.index.name)])
+    values = pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes()
+    return sha256_bytes(schema.encode() + values)
 
 
 def _load_raw(name, from_mirror, from_openml):
@@ -448,20 +482,42 @@ def _cache_dir() -> Path:
     return Path(override).expanduser() if override else project_root() / "data" / "processed"
 
 
-def _read_cache(path: Path) -> pd.DataFrame:
+def _read_cache(path: Path, name: str) -> tuple[pd.DataFrame | None, str]:
+    """The cached frame if it passes every check, else ``(None, what is wrong)``."""
+    if not path.is_file():
+        return None, "is not a file"
     try:
-        return pd.read_parquet(path)
-    except Exception as exc:
-        raise DataUnavailableError(
-            f"The processed cache {path} cannot be read ({type(exc).__name__}: {exc}); a valid "
-            "Parquet file written by fairaudit was expected. Fix it in one of two ways: delete "
-            "the file (it is derived and is rebuilt from the raw data on the next load), or "
-            "load with cache=False."
-        ) from exc
+        df = pd.read_parquet(path)
+    except Exception as exc:  # a directory, a foreign or truncated file, ...
+        return None, f"cannot be read ({type(exc).__name__})"
+    recorded = df.attrs.get("fairaudit_cache", {})
+    expected_rows = sum(raw.rows for raw in _RAW[name])
+    if not isinstance(recorded, dict) or recorded.get("name") != name:
+        return None, "was not written by fairaudit for this data set"
+    if len(df) != expected_rows:
+        return None, f"has {len(df):,} rows instead of {expected_rows:,}"
+    if recorded.get("content_sha256") != content_digest(df):
+        return None, "does not match the digest recorded when it was written (it was changed)"
+    df.attrs = {}
+    return df, ""
 
 
-def _write_cache(df: pd.DataFrame, path: Path) -> None:
-    """Write the Parquet cache atomically, so readers never see half a file."""
-    buffer = io.BytesIO()
-    df.to_parquet(buffer, index=True)
-    write_bytes_atomic(path, buffer.getvalue())
+def _write_cache(df: pd.DataFrame, path: Path, name: str) -> None:
+    """Write the Parquet cache atomically with its digest (skipped if it cannot be written).
+
+    The digest goes into the file's own metadata (pandas keeps ``attrs`` in
+    Parquet), so the file and its digest cannot be separated.
+    """
+    marked = df.copy(deep=False)
+    marked.attrs = {"fairaudit_cache": {"name": name, "content_sha256": content_digest(df)}}
+    try:
+        buffer = io.BytesIO()
+        marked.to_parquet(buffer, index=True)
+        write_bytes_atomic(path, buffer.getvalue())
+    except OSError as exc:
+        warnings.warn(
+            f"The processed cache {path} cannot be written ({exc.strerror or exc}); the data "
+            "were loaded and are used, only the cache is skipped.",
+            UserWarning,
+            stacklevel=4,
+        )

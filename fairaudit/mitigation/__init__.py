@@ -5,11 +5,10 @@ from fairaudit.mitigation._decision_rule import (
     TRUSTED_TYPES,
     DecisionRule,
     DecisionRuleError,
-    VoteMixture,
     group_keys,
     sidecar_path,
-    thresholds_from_optimizer,
 )
+from fairaudit.mitigation._derandomise import VoteMixture, thresholds_from_optimizer
 from fairaudit.mitigation._gate import (
     CHECKS,
     fairness_gate,

@@ -40,16 +40,12 @@ import io
 import json
 import math
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import skops.io as sio
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import roc_curve
 
 from fairaudit._io import sha256_bytes, to_jsonable, write_bytes_atomic, write_json_atomic
 
@@ -58,10 +54,8 @@ __all__ = [
     "TRUSTED_TYPES",
     "DecisionRule",
     "DecisionRuleError",
-    "VoteMixture",
     "group_keys",
     "sidecar_path",
-    "thresholds_from_optimizer",
 ]
 
 #: Format marker written into both files; a file without it is foreign.
@@ -136,209 +130,6 @@ def group_keys(sensitive_features: pd.DataFrame | pd.Series) -> np.ndarray:
     for col in columns[1:]:
         keys = keys + _GROUP_SEPARATOR + col.astype(object)
     return keys.astype(str)
-
-
-# --------------------------------------------------------------------------- mixture
-
-
-class VoteMixture(ClassifierMixin, BaseEstimator):
-    """Weighted vote of fitted classifiers, the deterministic face of a randomised mixture.
-
-    :class:`~fairlearn.reductions.ExponentiatedGradient` returns a *randomised*
-    classifier: for each request it draws one of its ``predictors_`` with
-    probability ``weights_``. ``predict_proba`` here returns that probability of
-    a positive decision (the weighted share of positive votes), so a threshold of
-    0.5 gives the majority decision. Being an ordinary estimator of plain
-    scikit-learn parts, it can be saved with skops.
-
-    Parameters
-    ----------
-    estimators : list of fitted classifiers
-        Each predicts 0/1.
-    weights : array-like of float
-        Non-negative, one per estimator; normalised to sum to 1.
-    """
-
-    def __init__(self, estimators=None, weights=None):
-        self.estimators = estimators
-        self.weights = weights
-
-    def _checked(self):
-        estimators = list(self.estimators or [])
-        weights = np.asarray(self.weights if self.weights is not None else [], dtype=float)
-        if not estimators or len(estimators) != len(weights):
-            raise ValueError(
-                f"VoteMixture needs one weight per estimator; got {len(estimators)} estimators "
-                f"and {len(weights)} weights."
-            )
-        if (weights < 0).any() or weights.sum() <= 0:
-            raise ValueError(f"weights must be non-negative with a positive sum, got {weights}.")
-        return estimators, weights / weights.sum()
-
-    def fit(self, X=None, y=None):
-        """Nothing to fit: the estimators come fitted. Present for the estimator API.
-
-        Parameters
-        ----------
-        X, y : ignored
-
-        Returns
-        -------
-        VoteMixture
-            ``self``.
-        """
-        self._checked()
-        self.classes_ = np.array([0, 1])
-        return self
-
-    def predict_proba(self, X):
-        """Probability of a positive decision: the weighted share of positive votes.
-
-        Parameters
-        ----------
-        X : array-like
-            The rows, as every voting estimator takes them.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n, 2)
-            Columns for a negative and a positive decision.
-        """
-        estimators, weights = self._checked()
-        votes = np.column_stack([np.asarray(e.predict(X), dtype=float) for e in estimators])
-        positive = votes @ weights
-        return np.column_stack([1.0 - positive, positive])
-
-    def predict(self, X):
-        """Majority decision (weighted share of positive votes above 0.5).
-
-        Parameters
-        ----------
-        X : array-like
-            The rows, as every voting estimator takes them.
-
-        Returns
-        -------
-        numpy.ndarray of int
-        """
-        return (self.predict_proba(X)[:, 1] > 0.5).astype(int)
-
-
-# --------------------------------------------------------------------------- thresholds
-
-
-# Saved rules name the class by its public path, which stays stable when modules move.
-VoteMixture.__module__ = "fairaudit.mitigation"
-
-
-def thresholds_from_optimizer(
-    optimizer,
-    X: pd.DataFrame,
-    y_true,
-    sensitive_features: pd.DataFrame | pd.Series,
-    *,
-    scores=None,
-) -> dict[str, float]:
-    """Deterministic per-group thresholds that imitate a fitted ``ThresholdOptimizer``.
-
-    For each group, the randomised rule's expected operating point on ``X`` is
-    computed from the optimizer's probabilities of a positive decision; then,
-    among the thresholds ``t`` of the rule "positive if score > t", the one
-    whose operating point is closest is chosen. "Closest" follows the
-    optimizer's constraint: the selection rate for ``"demographic_parity"``,
-    the true-positive rate for ``"true_positive_rate_parity"`` and
-    ``"false_negative_rate_parity"``, the false-positive rate for
-    ``"false_positive_rate_parity"`` and ``"true_negative_rate_parity"``, and
-    the (false-positive, true-positive) pair for ``"equalized_odds"``. "Everyone
-    positive" is expressed as a threshold just below the group's lowest score,
-    so every threshold is a finite number that JSON can hold.
-
-    Pass the validation split the optimizer was fitted on, never the test set.
-
-    Parameters
-    ----------
-    optimizer : fairlearn.postprocessing.ThresholdOptimizer
-        Fitted with ``predict_method="predict_proba"`` on the same sensitive columns.
-    X : pandas.DataFrame
-        Features the optimizer was fitted on.
-    y_true : array-like of 0/1
-    sensitive_features : pandas.DataFrame or Series
-    scores : array-like, optional
-        The model's scores on ``X`` (probability of the positive class); computed
-        from ``optimizer.estimator_`` when omitted.
-
-    Returns
-    -------
-    dict
-        Group key (see :func:`group_keys`) → threshold.
-    """
-    if not hasattr(optimizer, "interpolated_thresholder_"):
-        raise ValueError(
-            "optimizer is not a fitted ThresholdOptimizer; call fit(X, y, sensitive_features=...) "
-            "first."
-        )
-    if getattr(optimizer, "predict_method", None) != "predict_proba":
-        raise ValueError(
-            "Thresholds can be transferred only from a ThresholdOptimizer built with "
-            f"predict_method='predict_proba' (got {optimizer.predict_method!r}), because the "
-            "decision rule thresholds the probability of the positive class."
-        )
-    y = np.asarray(y_true).astype(int)
-    if scores is None:
-        scores = optimizer.estimator_.predict_proba(X)[:, 1]
-    scores = np.asarray(scores, dtype=float)
-    if not (len(y) == len(scores) == len(X) == len(sensitive_features)):
-        raise ValueError(
-            f"X, y_true, sensitive_features and scores must have one row each per example; got "
-            f"{len(X)}, {len(y)}, {len(sensitive_features)} and {len(scores)} rows."
-        )
-    # fairlearn has no public method for the expected (rather than sampled) decision.
-    p_positive = optimizer._pmf_predict(X, sensitive_features=sensitive_features)[:, 1]
-    keys = group_keys(_as_frame(sensitive_features))
-    constraint = optimizer.constraints
-    thresholds = {}
-    for key in sorted(set(keys.tolist())):
-        mask = keys == key
-        thresholds[key] = _closest_threshold(scores[mask], y[mask], p_positive[mask], constraint)
-    return thresholds
-
-
-def _closest_threshold(scores, y, p_positive, constraint) -> float:
-    pos, neg = max((y == 1).sum(), 1), max((y == 0).sum(), 1)
-    target = {
-        "sr": p_positive.mean(),
-        "tpr": p_positive[y == 1].sum() / pos,
-        "fpr": p_positive[y == 0].sum() / neg,
-    }
-    # scikit-learn's ROC curve over every distinct score, highest first: row j is the rule
-    # "positive iff score >= thr[j]", which is "positive iff score > t" for t the next
-    # lower distinct score (just below the lowest score for the last row).
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UndefinedMetricWarning)  # a group with one class
-        fpr, tpr, thr = roc_curve(y, scores, drop_intermediate=False)
-    candidates = np.append(thr[1:], np.nextafter(thr[-1], -np.inf))
-    tpr, fpr = np.nan_to_num(tpr), np.nan_to_num(fpr)  # no positives (negatives): rate 0
-    sr = (tpr * (y == 1).sum() + fpr * (y == 0).sum()) / len(scores)
-    if constraint == "demographic_parity":
-        dist = np.abs(sr - target["sr"])
-    elif constraint in ("true_positive_rate_parity", "false_negative_rate_parity"):
-        dist = np.abs(tpr - target["tpr"])
-    elif constraint in ("false_positive_rate_parity", "true_negative_rate_parity"):
-        dist = np.abs(fpr - target["fpr"])
-    else:  # equalized_odds
-        dist = np.hypot(tpr - target["tpr"], fpr - target["fpr"])
-    return float(candidates[int(np.argmin(dist))])
-
-
-def _as_frame(sensitive) -> pd.DataFrame:
-    if isinstance(sensitive, pd.Series):
-        return sensitive.to_frame()
-    if isinstance(sensitive, pd.DataFrame):
-        return sensitive
-    raise TypeError(
-        f"sensitive_features must be a pandas DataFrame or Series, got {type(sensitive)}; "
-        "pass df[['sex']] or df[['sex', 'race']]."
-    )
 
 
 # --------------------------------------------------------------------------- the rule

@@ -147,8 +147,22 @@ class PayloadLog:
         prediction_type : {"integer", "string"}, default="integer"
             SQL type of ``prediction`` and ``label``.
         overwrite : bool, default=False
-            Replace an existing file; otherwise an existing file is an error,
-            so a log is never lost by accident.
+            Replace an existing payload log; otherwise an existing file is an
+            error, so a log is never lost by accident. Even with ``overwrite``,
+            a file that is not a payload log, or a log another process holds,
+            is refused and left as it is; the new log is built beside it and
+            renamed onto it only when complete.
+
+        Returns
+        -------
+        PayloadLog
+
+        Raises
+        ------
+        FileExistsError
+            If ``path`` exists and may not be replaced.
+        ValueError
+            If the columns cannot form a log (clashing names, even by case).
         """
         if not isinstance(example, pd.DataFrame):
             raise TypeError(f"example must be a pandas DataFrame of inputs, got {type(example)}.")
@@ -174,8 +188,7 @@ class PayloadLog:
                     f"{path} exists; pass overwrite=True to replace it, or open it with "
                     "PayloadLog(path) to keep appending."
                 )
-            path.unlink()
-            Path(str(path) + ".wal").unlink(missing_ok=True)
+            _check_replaceable(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         columns, meta_rows = [], []
         for position, name in enumerate(example.columns):
@@ -202,16 +215,32 @@ class PayloadLog:
             + columns
             + [f"prediction {pred} NOT NULL", "probability DOUBLE", f"label {pred}"]
         )
-        con = duckdb.connect(str(path))
+        # Built beside the target and renamed onto it: an invalid schema (columns "a" and
+        # "A" clash in SQL) fails here, and the old log is replaced only by a complete one.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
         try:
-            con.execute(f"CREATE TABLE {_TABLE} (\n  {ddl}\n)")
-            con.execute(
-                f"CREATE TABLE {_META_TABLE} (position INTEGER, name VARCHAR, role VARCHAR, "
-                "dtype VARCHAR, categories VARCHAR)"
-            )
-            con.executemany(f"INSERT INTO {_META_TABLE} VALUES (?, ?, ?, ?, ?)", meta_rows)
+            con = duckdb.connect(str(tmp))
+            try:
+                con.execute(f"CREATE TABLE {_TABLE} (\n  {ddl}\n)")
+                con.execute(
+                    f"CREATE TABLE {_META_TABLE} (position INTEGER, name VARCHAR, role VARCHAR, "
+                    "dtype VARCHAR, categories VARCHAR)"
+                )
+                con.executemany(f"INSERT INTO {_META_TABLE} VALUES (?, ?, ?, ?, ?)", meta_rows)
+            finally:
+                con.close()
+            if path.exists() and not overwrite:  # created by someone else meanwhile
+                raise FileExistsError(f"{path} was created meanwhile; it is left as it is.")
+            Path(str(path) + ".wal").unlink(missing_ok=True)
+            os.replace(tmp, path)
+        except duckdb.Error as exc:
+            raise ValueError(
+                f"Cannot create a payload log with these columns: {str(exc).splitlines()[0]}"
+            ) from None
         finally:
-            con.close()
+            tmp.unlink(missing_ok=True)
+            Path(str(tmp) + ".wal").unlink(missing_ok=True)
         return cls(path)
 
     # ------------------------------------------------------------------ writing
@@ -416,6 +445,36 @@ class PayloadLog:
 
     def __repr__(self) -> str:
         return f"PayloadLog({str(self.path)!r}, features={len(self.features)})"
+
+
+def _check_replaceable(path: Path) -> None:
+    """Refuse to replace a file that is not a payload log, or a log another process holds."""
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise FileExistsError(
+                f"{path} is in use by another process; close it there first, or choose another "
+                "path."
+            ) from None
+        raise FileExistsError(
+            f"{path} is not a payload log (not a DuckDB database); it is left as it is. Choose "
+            "another path."
+        ) from None
+    except duckdb.Error as exc:
+        raise FileExistsError(
+            f"{path} cannot be checked to be a payload log ({str(exc).splitlines()[0]}); it is "
+            "left as it is. Choose another path."
+        ) from None
+    try:
+        tables = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+    finally:
+        con.close()
+    if not {_TABLE, _META_TABLE} <= tables:
+        raise FileExistsError(
+            f"{path} is a DuckDB database but not a payload log; it is left as it is. Choose "
+            "another path."
+        )
 
 
 def _column(values, n, name) -> pd.Series:

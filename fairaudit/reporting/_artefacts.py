@@ -18,7 +18,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from fairaudit._io import replace_dir, resolve_path, write_json_atomic
+from fairaudit._io import (
+    check_run_target,
+    clean_leftovers,
+    private_workdir,
+    replace_dir,
+    write_json_atomic,
+)
 from fairaudit.datasets import dataset_checksums
 
 __all__ = [
@@ -69,7 +75,9 @@ def run_metadata(params: dict | None = None, dataset: str | pd.DataFrame | None 
     Returns
     -------
     dict
-        ``parameters``, ``data`` (name and SHA-256 of each raw file) and ``versions``.
+        ``parameters``, ``data`` (name, SHA-256 of each raw file and, for a
+        loaded frame, where it came from and the digest of its contents) and
+        ``versions``.
     """
     info: dict = {"parameters": dict(params or {})}
     if isinstance(dataset, pd.DataFrame):
@@ -79,6 +87,7 @@ def run_metadata(params: dict | None = None, dataset: str | pd.DataFrame | None 
             "source": attrs.get("source"),
             "rows": int(len(dataset)),
             "sha256": attrs.get("sha256"),
+            "content_sha256": attrs.get("content_sha256"),
         }
     elif dataset is not None:
         info["data"] = {"name": dataset, "sha256": dataset_checksums(dataset)}
@@ -90,17 +99,24 @@ def run_metadata(params: dict | None = None, dataset: str | pd.DataFrame | None 
 class RunArtefacts:
     """Stage a run's artefacts and publish them all at once.
 
-    Files are written into a hidden sibling of ``output_dir``
-    (``.<name>.staging``); :meth:`commit` swaps the staging folder into place.
-    Until then the previous run's artefacts stay untouched, so a run that fails
-    half-way leaves no mix of old and new files. A stale staging folder from an
-    earlier failed run is discarded on start.
+    Files are written into a private hidden sibling of ``output_dir``
+    (``.<name>.staging-<pid>-*``); :meth:`commit` swaps it into place. Until
+    then the previous run's artefacts stay untouched, so a run that fails
+    half-way leaves no mix of old and new files, and two runs never share a
+    staging folder. ``output_dir`` must be new, empty or a folder a run
+    published (:func:`fairaudit._io.check_run_target`); staging folders of
+    killed runs are removed on start.
 
     Parameters
     ----------
     output_dir : path
         The folder the artefacts are published as; relative paths resolve
         against the project root (:func:`resolve_path`).
+
+    Raises
+    ------
+    fairaudit._io.UnsafeTargetError
+        If ``output_dir`` is a folder a run must not replace.
 
 
     Examples
@@ -111,11 +127,14 @@ class RunArtefacts:
     """
 
     def __init__(self, output_dir: str | os.PathLike):
-        self.output_dir = resolve_path(output_dir)
-        self.staging_dir = self.output_dir.parent / f".{self.output_dir.name}.staging"
-        if self.staging_dir.exists():
-            shutil.rmtree(self.staging_dir)
-        self.staging_dir.mkdir(parents=True)
+        self.output_dir = check_run_target(output_dir)  # refused now, not after the work
+        clean_leftovers(self.output_dir.parent, self.output_dir.name)
+        # An earlier, abandoned attempt of this same kernel (a notebook re-run in JupyterLab).
+        for stale in self.output_dir.parent.glob(
+            f".{self.output_dir.name}.staging-{os.getpid()}-*"
+        ):
+            shutil.rmtree(stale, ignore_errors=True)
+        self.staging_dir = private_workdir(self.output_dir.parent, self.output_dir.name, "staging")
         self.committed = False
 
     def path(self, name: str) -> Path:

@@ -133,18 +133,48 @@ def test_cache_false_neither_reads_nor_writes(cache_dir):
     assert not cache_dir.exists() or not any(cache_dir.iterdir())
 
 
+def _flip_default(frame):
+    frame = frame.copy()
+    frame["default"] = 1 - frame["default"]
+    return frame
+
+
 @needs_mirror
-def test_unreadable_cache_names_file_and_fixes(cache_dir):
-    load_credit_card()
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (lambda f, p: p.write_bytes(b"not parquet at all"), "cannot be read"),
+        (lambda f, p: _flip_default(f).to_parquet(p), "does not match the digest"),
+        (lambda f, p: f.drop(columns="SEX").to_parquet(p), "does not match the digest"),
+        (lambda f, p: f.astype({"AGE": "float64"}).to_parquet(p), "does not match the digest"),
+        (lambda f, p: f.head(100).to_parquet(p), "has 100 rows instead of 30,000"),
+        (lambda f, p: pd.DataFrame({"x": range(30_000)}).to_parquet(p), "not written by fairaudit"),
+        (lambda f, p: (p.unlink(), p.mkdir()), "is not a file"),
+    ],
+    ids=["garbage", "flipped-labels", "missing-column", "wrong-dtype", "100-rows", "unrelated",
+         "directory"],
+)  # fmt: skip
+def test_a_bad_cache_is_never_used_but_rebuilt_with_a_warning(cache_dir, damage, why):
+    reference = load_credit_card(cache=False)
+    load_credit_card()  # writes the cache
     (cached,) = cache_dir.glob("*.parquet")
-    cached.write_bytes(b"not parquet at all")
-    with pytest.raises(DataUnavailableError) as err:
-        load_credit_card()
-    message = str(err.value)
-    assert str(cached) in message
-    assert "delete the file" in message and "cache=False" in message
-    # The documented way out works.
-    assert len(load_credit_card(cache=False)) == 30_000
+    damage(pd.read_parquet(cached) if cached.is_file() else None, cached)
+    with pytest.warns(UserWarning, match=why):
+        loaded = load_credit_card()
+    assert loaded.attrs["source"] == "mirror"
+    pd.testing.assert_frame_equal(loaded, reference)
+    assert loaded.attrs["content_sha256"] == reference.attrs["content_sha256"]
+    if cached.is_file():  # rewritten whole, and read back on the next load
+        assert load_credit_card().attrs["source"] == "cache"
+
+
+@needs_mirror
+def test_an_unwritable_cache_folder_costs_only_the_cache(cache_dir):
+    cache_dir.parent.mkdir(parents=True, exist_ok=True)
+    cache_dir.write_text("a file where the cache folder should be")
+    with pytest.warns(UserWarning, match="only the cache is skipped"):
+        df = load_credit_card()
+    assert len(df) == 30_000 and df.attrs["source"] == "mirror"
 
 
 # --------------------------------------------------------------------------- bad raw files

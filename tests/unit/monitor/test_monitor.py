@@ -6,6 +6,8 @@ pandas recomputation on the same log (rows sorted by time, filtered, counted).
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -430,7 +432,7 @@ def test_simulated_traffic_is_reproducible_and_busier_by_day():
 
 @needs_data
 def test_notebook_runs_small_and_its_summary_agrees_with_the_payload_log(tmp_path):
-    out, payload = tmp_path / "report", tmp_path / "payload.duckdb"
+    out = tmp_path / "report"
     execute_case_study(
         "03_fairness_monitoring.ipynb",
         tmp_path / "run.ipynb",
@@ -440,7 +442,6 @@ def test_notebook_runs_small_and_its_summary_agrees_with_the_payload_log(tmp_pat
             "drift_day": 2,
             "min_records": 30,
             "output_dir": str(out),
-            "payload_path": str(payload),
         },
     )
     summary = json.loads((out / "monitor_summary.json").read_text())
@@ -449,9 +450,53 @@ def test_notebook_runs_small_and_its_summary_agrees_with_the_payload_log(tmp_pat
     assert {"disparate_impact_timeline.png", "perturbation_views.png"} <= {
         p.name for p in out.iterdir()
     }
-    with PayloadLog(payload, read_only=True) as log:
+    with PayloadLog(out / "payload_log.duckdb", read_only=True) as log:
         assert len(log) == summary["payload_log"]["requests"]
         config = FairnessConfig(**{**summary["config"], "window": "1h"})
         windows = windowed_disparate_impact(log, config, n_boot=0)
     logged = [w["monitored_total"] + w["reference_total"] for w in summary["windows"]]
     assert logged == (windows["monitored_total"] + windows["reference_total"]).tolist()
+
+
+# --------------------------------------------------------------------------- replacing a log
+
+
+def _example():
+    return pd.DataFrame({"x": [1.0], "SEX": pd.Categorical(["female"])})
+
+
+def test_create_never_replaces_a_file_that_is_not_a_payload_log(tmp_path):
+    notes = tmp_path / "some.txt"
+    notes.write_text("precious")
+    with pytest.raises(FileExistsError, match="not a payload log"):
+        PayloadLog.create(notes, _example(), overwrite=True)
+    assert notes.read_text() == "precious"
+
+
+def test_an_invalid_schema_leaves_the_old_log_as_it_was(tmp_path):
+    path = tmp_path / "p.duckdb"
+    PayloadLog.create(path, _example()).close()
+    with pytest.raises(ValueError, match='Column with name "A" already exists'):
+        PayloadLog.create(path, pd.DataFrame({"a": [1], "A": [2]}), overwrite=True)
+    with PayloadLog(path, read_only=True) as log:
+        assert "x" in log.columns and "SEX" in log.columns
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.duckdb"]
+
+
+def test_a_log_another_process_holds_is_not_replaced(tmp_path):
+    path = tmp_path / "p.duckdb"
+    PayloadLog.create(path, _example()).close()
+    code = (
+        f"import duckdb, time; c = duckdb.connect({str(path)!r}); "
+        "print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(FileExistsError, match="in use by another process"):
+            PayloadLog.create(path, pd.DataFrame({"y": [1]}), overwrite=True)
+    finally:
+        holder.kill()
+        holder.wait()
+    with PayloadLog(path, read_only=True) as log:
+        assert "x" in log.columns

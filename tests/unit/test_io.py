@@ -1,0 +1,163 @@
+"""Run folders: a run replaces only a folder a run created, and survives being killed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fairaudit._io import (
+    OUTPUT_ROOT_ENV,
+    RUN_MARKER,
+    UnsafeTargetError,
+    check_run_target,
+    clean_leftovers,
+    private_workdir,
+    project_root,
+    replace_dir,
+)
+from fairaudit.reporting import RunArtefacts
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch):
+    """A private output root; the current directory is a folder of its own."""
+    base = tmp_path / "root"
+    base.mkdir()
+    monkeypatch.setenv(OUTPUT_ROOT_ENV, str(base))
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    return base
+
+
+def _published(folder: Path, text="old") -> Path:
+    folder.mkdir(parents=True)
+    (folder / "summary.json").write_text(text)
+    (folder / RUN_MARKER).write_text("")
+    return folder
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        lambda root: "",
+        lambda root: "/",
+        lambda root: str(Path.home()),
+        lambda root: str(project_root()),
+        lambda root: str(project_root() / "notebooks"),
+        lambda root: str(project_root() / "fairaudit"),
+        lambda root: str(Path.cwd()),
+        lambda root: str(Path.cwd().parent),
+        lambda root: "reports",
+        lambda root: "notebooks",
+        lambda root: ".",
+    ],
+    ids=["empty", "fs-root", "home", "project", "notebooks", "package", "cwd", "cwd-parent",
+         "reports", "rel-notebooks", "dot"],
+)  # fmt: skip
+def test_folders_holding_the_project_or_its_parts_are_refused(root, target):
+    with pytest.raises(UnsafeTargetError) as info:
+        check_run_target(target(root))
+    assert "\n" not in str(info.value) and "such as" in str(info.value)
+
+
+def test_a_users_folder_and_a_file_are_refused_untouched(root):
+    notes = root / "my_notes"
+    notes.mkdir()
+    (notes / "thesis.txt").write_text("years of work")
+    readme = root / "README.md"
+    readme.write_text("# hello")
+    with pytest.raises(UnsafeTargetError, match="not empty and no run created it"):
+        check_run_target(notes)
+    with pytest.raises(UnsafeTargetError, match="it is a file"):
+        check_run_target(readme)
+    with pytest.raises(UnsafeTargetError):
+        RunArtefacts(notes)
+    assert (notes / "thesis.txt").read_text() == "years of work"
+    assert readme.read_text() == "# hello"
+    assert sorted(p.name for p in root.iterdir()) == ["README.md", "my_notes"]
+
+
+def test_new_empty_and_run_folders_are_accepted(root):
+    assert check_run_target("reports/new") == root / "reports" / "new"
+    (root / "empty").mkdir()
+    assert check_run_target(root / "empty") == root / "empty"
+    run = _published(root / "reports" / "credit_loan")
+    assert check_run_target(run) == run
+
+
+def test_a_place_under_a_file_is_one_clear_line(root):
+    (root / "afile").write_text("x")
+    with pytest.raises(UnsafeTargetError, match=r"^Cannot create .*afile is a file, not a folder"):
+        check_run_target(root / "afile" / "run")
+    assert (root / "afile").read_text() == "x"
+
+
+def test_impossible_place_is_one_clear_line(root):
+    with pytest.raises(UnsafeTargetError, match=r"^Cannot (create|write)") as info:
+        check_run_target("/proc/fairaudit-run")
+    assert "\n" not in str(info.value)
+
+
+def test_published_folder_is_marked_and_replaces_only_a_run(root):
+    new = root / "new"
+    new.mkdir()
+    (new / "summary.json").write_text("new")
+    target = replace_dir(new, root / "reports" / "study")
+    assert (target / RUN_MARKER).is_file()
+    user = root / "mine"
+    user.mkdir()
+    (user / "data.csv").write_text("1,2")
+    other = root / "other"
+    other.mkdir()
+    with pytest.raises(UnsafeTargetError):
+        replace_dir(other, user)
+    assert (user / "data.csv").read_text() == "1,2" and other.is_dir()
+
+
+def test_a_swap_killed_between_its_renames_is_finished_not_lost(root):
+    reports = root / "reports"
+    aside = _published(reports / ".study.previous", "previous run")
+    assert not (reports / "study").exists()  # killed after the first rename
+    art = RunArtefacts(reports / "study")  # the next run starts
+    assert (reports / "study" / "summary.json").read_text() == "previous run"
+    assert not aside.exists()
+    art.write_json("summary.json", {"run": "next"})
+    art.commit()
+    assert (reports / "study" / "summary.json").read_text().strip() == '{\n  "run": "next"\n}'
+
+
+def test_work_folders_of_killed_runs_are_removed_and_live_ones_kept(root):
+    reports = root / "reports"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    pid = int(dead.stdout)  # a process that has exited
+    killed = reports / f".study.run-{pid}-abc123"
+    killed.mkdir(parents=True)
+    (killed / "half.ipynb").write_text("{}")
+    stale_staging = reports / f".study.staging-{pid}-def456"
+    stale_staging.mkdir()
+    live = private_workdir(reports, "study", "run")  # this process: still running
+    unrelated = reports / ".study.notes"
+    unrelated.mkdir()
+    removed = clean_leftovers(reports, "study")
+    assert sorted(removed) == sorted([killed, stale_staging])
+    assert live.is_dir() and unrelated.is_dir()
+
+
+def test_an_abandoned_attempt_of_the_same_kernel_is_discarded(root):
+    first = RunArtefacts(root / "study")
+    first.write_json("summary.json", {"run": 1})
+    second = RunArtefacts(root / "study")  # the notebook re-run in JupyterLab
+    assert not first.staging_dir.exists() and second.staging_dir.is_dir()
+    second.commit()
+    assert sorted(p.name for p in root.iterdir()) == ["study"]
+
+
+def test_two_runs_never_share_a_staging_folder(root):
+    a = RunArtefacts(root / "study")
+    b_dir = private_workdir(root, "study", "staging")
+    assert a.staging_dir != b_dir and a.staging_dir.is_dir() and b_dir.is_dir()
