@@ -10,6 +10,46 @@ import pandas as pd
 
 from fairaudit.monitor._payload import PAYLOAD_COLUMNS, PayloadLog
 
+#: Largest ``min_records`` (far beyond any window; keeps the SQL's integers in range).
+MAX_MIN_RECORDS = 1_000_000_000
+
+
+def value_text(value) -> str:
+    """A value as SQL's ``CAST(... AS VARCHAR)`` writes it, so Python and DuckDB compare alike.
+
+    ``True`` is ``"true"`` (Python would write ``"True"``), a numpy scalar is
+    its Python value; everything else is ``str(value)``.
+
+    Parameters
+    ----------
+    value : scalar
+
+    Returns
+    -------
+    str
+    """
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, np.generic):
+        value = value.item()
+    return str(value)
+
+
+def series_text(values: pd.Series) -> pd.Series:
+    """:func:`value_text` of every value of a column (missing values stay missing).
+
+    Parameters
+    ----------
+    values : pandas.Series
+
+    Returns
+    -------
+    pandas.Series of dtype ``string``
+    """
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.map({True: "true", False: "false"}).astype("string")
+    return values.astype("string")
+
 
 def _as_tuple(values, name):
     if values is None:
@@ -50,8 +90,10 @@ class FairnessConfig:
     ------
     ValueError
         The threshold is outside ``(0, 2]`` (a percentage such as 80 is
-        refused with a hint), ``min_records`` is negative, the window is not
-        positive, or monitored and reference values overlap.
+        refused with a hint), ``min_records`` is not an integer from 0 to
+        :data:`MAX_MIN_RECORDS`, the window is not positive, or monitored and
+        reference values overlap (compared as the log compares them: ``30``
+        and ``"30"`` are one value, ``True`` is ``"true"``).
     """
 
     attribute: str
@@ -69,10 +111,11 @@ class FairnessConfig:
         set_(self, "monitored", _as_tuple(self.monitored, "monitored"))
         set_(self, "reference", _as_tuple(self.reference, "reference"))
         set_(self, "favourable", _as_tuple(self.favourable, "favourable"))
-        overlap = set(self.monitored) & set(self.reference)
+        # compared by the text the log compares (30 and "30" are the same value there)
+        overlap = {value_text(v) for v in self.monitored} & {value_text(v) for v in self.reference}
         if overlap:
             raise ValueError(
-                f"values {sorted(map(str, overlap))} are both monitored and reference; a value "
+                f"values {sorted(overlap)} are both monitored and reference; a value "
                 "belongs to one group only."
             )
         t = self.threshold
@@ -87,8 +130,14 @@ class FairnessConfig:
             raise ValueError(f"threshold must be in (0, 2], got {t!r}{hint}.")
         set_(self, "threshold", float(t))
         m = self.min_records
-        if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 0:
-            raise ValueError(f"min_records must be a non-negative integer, got {m!r}.")
+        if (
+            isinstance(m, bool)
+            or not isinstance(m, numbers.Integral)
+            or not 0 <= m <= MAX_MIN_RECORDS
+        ):
+            raise ValueError(
+                f"min_records must be an integer from 0 to {MAX_MIN_RECORDS:,}, got {m!r}."
+            )
         set_(self, "min_records", int(m))
         try:
             window = pd.Timedelta(self.window)
@@ -114,9 +163,6 @@ class FairnessConfig:
         -------
         FairnessConfig
 
-
-
-
         Raises
         ------
         ValueError
@@ -130,9 +176,9 @@ class FairnessConfig:
                 f"{log.features + log.attributes}."
             )
         present = log.values(self.attribute)
-        shown = {str(v) for v in present}
+        shown = {value_text(v) for v in present}
         for name in ("monitored", "reference"):
-            absent = [v for v in getattr(self, name) if str(v) not in shown]
+            absent = [v for v in getattr(self, name) if value_text(v) not in shown]
             if absent:
                 raise ValueError(
                     f"{name} value(s) {absent} of {self.attribute!r} never occur in the payload "
@@ -140,7 +186,8 @@ class FairnessConfig:
                 )
         # values are compared as text in SQL, so 0 and "0" both match a logged 0
         outcomes = log.values("prediction")
-        if outcomes and not {str(v) for v in self.favourable} & {str(v) for v in outcomes}:
+        favourable = {value_text(v) for v in self.favourable}
+        if outcomes and not favourable & {value_text(v) for v in outcomes}:
             raise ValueError(
                 f"favourable={list(self.favourable)} matches none of the logged predictions "
                 f"{outcomes[:20]}; give the prediction value(s) that benefit the person."

@@ -35,6 +35,7 @@ column's role (``feature`` or ``attribute``), pandas dtype and categories, so
 from __future__ import annotations
 
 import json
+import numbers
 import os
 from pathlib import Path
 
@@ -487,6 +488,11 @@ def _column(values, n, name) -> pd.Series:
 
 
 def _naive_utc(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        raise ValueError(
+            "timestamps are numbers, whose unit is ambiguous; convert them first, e.g. "
+            "pd.to_datetime(values, unit='s') for seconds since 1970."
+        )
     stamps = pd.to_datetime(values)
     if stamps.dt.tz is not None:
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -497,6 +503,11 @@ def _naive_utc(values: pd.Series) -> pd.Series:
 
 def _timestamp(value, name) -> pd.Timestamp:
     """A naive UTC timestamp with microsecond resolution, as DuckDB stores it."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        raise ValueError(
+            f"{name}={value!r} is a number, whose unit is ambiguous; give a date-time such as "
+            f"'2026-03-02 14:00', or pd.to_datetime({value!r}, unit='s') for seconds since 1970."
+        )
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:

@@ -8,18 +8,18 @@ import numpy as np
 import pandas as pd
 
 from fairaudit._io import to_jsonable
-from fairaudit.monitor._config import FairnessConfig
+from fairaudit.monitor._config import FairnessConfig, series_text, value_text
 from fairaudit.monitor._payload import _MONITORED, _REFERENCE, PayloadLog, _timestamp
 from fairaudit.monitor._windows import _ORIGIN, _disparate_impact_record
 
 
 def _group_of(values: pd.Series, config: FairnessConfig) -> np.ndarray:
     """``"monitored"``, ``"reference"`` or ``"other"`` per row (compared as text, as in SQL)."""
-    text = values.astype("string")
+    text = series_text(values)
     return np.select(
         [
-            text.isin([str(v) for v in config.monitored]).fillna(False).to_numpy(bool),
-            text.isin([str(v) for v in config.reference]).fillna(False).to_numpy(bool),
+            text.isin([value_text(v) for v in config.monitored]).fillna(False).to_numpy(bool),
+            text.isin([value_text(v) for v in config.reference]).fillna(False).to_numpy(bool),
         ],
         [_MONITORED, _REFERENCE],
         default="other",
@@ -60,11 +60,11 @@ def perturb_attribute(
         )
     to_reference = config.reference[0] if to_reference is None else to_reference
     to_monitored = config.monitored[0] if to_monitored is None else to_monitored
-    if str(to_reference) not in map(str, config.reference):
+    if value_text(to_reference) not in map(value_text, config.reference):
         raise ValueError(
             f"to_reference={to_reference!r} is not a reference value {config.reference}."
         )
-    if str(to_monitored) not in map(str, config.monitored):
+    if value_text(to_monitored) not in map(value_text, config.monitored):
         raise ValueError(
             f"to_monitored={to_monitored!r} is not a monitored value {config.monitored}."
         )
@@ -145,10 +145,10 @@ class PerturbationResult:
 
 def _view_counts(rec: pd.DataFrame, config: FairnessConfig) -> dict:
     """(m_fav, m_tot, r_fav, r_tot) for the payload, payload + perturbed and de-biased views."""
-    fav = [str(v) for v in config.favourable]
-    is_fav = rec["prediction"].astype("string").isin(fav).to_numpy(bool)
-    pert_fav = rec["perturbed_prediction"].astype("string").isin(fav).to_numpy(bool)
-    deb_fav = rec["debiased_prediction"].astype("string").isin(fav).to_numpy(bool)
+    fav = [value_text(v) for v in config.favourable]
+    is_fav = series_text(rec["prediction"]).isin(fav).to_numpy(bool)
+    pert_fav = series_text(rec["perturbed_prediction"]).isin(fav).to_numpy(bool)
+    deb_fav = series_text(rec["debiased_prediction"]).isin(fav).to_numpy(bool)
     mon = (rec["group"] == _MONITORED).to_numpy()
     ref = (rec["group"] == _REFERENCE).to_numpy()
     payload = (is_fav[mon].sum(), mon.sum(), is_fav[ref].sum(), ref.sum())
@@ -251,9 +251,9 @@ def perturbation_analysis(
         perturbed[:] = list(_predict(model, flipped[log.features]))
     prediction = frame["prediction"]
     perturbed = perturbed.astype(prediction.dtype)
-    fav = [str(v) for v in config.favourable]
-    is_fav = prediction.astype("string").isin(fav).to_numpy(bool)
-    pert_fav = perturbed.astype("string").isin(fav).to_numpy(bool)
+    fav = [value_text(v) for v in config.favourable]
+    is_fav = series_text(prediction).isin(fav).to_numpy(bool)
+    pert_fav = series_text(perturbed).isin(fav).to_numpy(bool)
     mon = group == _MONITORED
     # the de-biasing rule: a monitored request refused only because of its group gets the
     # favourable decision it would have got as a member of the reference group

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.metrics import UndefinedMetricWarning, disparate_impact_from_counts
-from fairaudit.monitor._config import FairnessConfig
+from fairaudit.monitor._config import FairnessConfig, _duration_text, value_text
 from fairaudit.monitor._payload import (
     _MONITORED,
     _REFERENCE,
@@ -39,9 +39,9 @@ def _sql_params(config, origin, end):
     return {
         "window_us": int(config.window / pd.Timedelta("1us")),
         "origin": origin.to_pydatetime(),
-        "monitored": [str(v) for v in config.monitored],
-        "reference": [str(v) for v in config.reference],
-        "favourable": [str(v) for v in config.favourable],
+        "monitored": [value_text(v) for v in config.monitored],
+        "reference": [value_text(v) for v in config.reference],
+        "favourable": [value_text(v) for v in config.favourable],
         **({"end": end.to_pydatetime()} if end is not None else {}),
     }
 
@@ -58,6 +58,10 @@ def _bucket_counts(log, config, origin, end) -> pd.DataFrame:
         FROM ({_source_sql(config, where)}) GROUP BY bucket ORDER BY bucket
     """
     return log.connection.execute(sql, _sql_params(config, origin, end)).df()
+
+
+#: Most windows one call computes (each gets its own disparate impact and interval).
+MAX_WINDOWS = 100_000
 
 
 def _window_plan(log, config, start, end, origin):
@@ -81,6 +85,12 @@ def _window_plan(log, config, start, end, origin):
     last = floor(end_ts - pd.Timedelta("1us")) if end_ts is not None else counts["bucket"].max()
     if last < first:
         raise ValueError(f"end={end!r} is not after start={start!r}; give a non-empty time range.")
+    n_windows = (last - first) // width + 1
+    if n_windows > MAX_WINDOWS:
+        raise ValueError(
+            f"window={_duration_text(width)!r} makes {n_windows:,} windows from {first} to "
+            f"{last}, more than {MAX_WINDOWS:,}; choose a longer window or a shorter range."
+        )
     grid = pd.DataFrame({"bucket": pd.date_range(first, last, freq=width).as_unit("us")})
     counts["bucket"] = counts["bucket"].astype("datetime64[us]")
     # cumulative count of records up to and including each window, over the whole history

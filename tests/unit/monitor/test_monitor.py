@@ -500,3 +500,59 @@ def test_a_log_another_process_holds_is_not_replaced(tmp_path):
         holder.wait()
     with PayloadLog(path, read_only=True) as log:
         assert "x" in log.columns
+
+
+# --------------------------------------------------------------------------- typed values
+
+
+def test_a_boolean_attribute_compares_alike_in_sql_and_in_python(tmp_path):
+    X, prediction, stamps, ids = _requests()
+    X = X.assign(member=(X["group"] == "b").to_numpy())  # a boolean fairness attribute
+    log = PayloadLog.create(tmp_path / "p.duckdb", X, attributes=["band"])
+    log.append(X, prediction, timestamps=stamps, request_ids=ids)
+    config = FairnessConfig("member", [True], [False], [1], min_records=0)
+    config.validate(log)
+    windows = windowed_disparate_impact(log, config, n_boot=0)
+    df = _frame(log)
+    as_text = FairnessConfig("member", ["True"], ["False"], [1], min_records=0)
+    expected = _pandas_windows(df.assign(group=df["member"].astype(str)), as_text)
+    for col in _COMPARED:
+        assert windows[col].tolist() == expected[col].tolist(), col
+    assert (windows["status"] != "undefined").sum() == expected["disparate_impact"].notna().sum()
+    assert (windows["status"] != "undefined").any()
+    # perturbation's Python path groups the same rows
+    result = perturbation_analysis(log, config, lambda f: np.zeros(len(f), int), n_boot=0)
+    assert (result.records["group"] == "monitored").sum() == int(X["member"].sum())
+    log.close()
+
+
+@pytest.mark.parametrize(
+    ("monitored", "reference"), [([30], ["30"]), ([True], ["true"]), ([1.5], ["1.5"])]
+)
+def test_values_equal_as_the_log_compares_them_cannot_be_in_both_groups(monitored, reference):
+    with pytest.raises(ValueError, match="both monitored and reference"):
+        FairnessConfig("AGE", monitored, reference, [0])
+
+
+@pytest.mark.parametrize("bad", [2**63, -1, 1.5, True])
+def test_min_records_is_a_bounded_integer(bad):
+    with pytest.raises(ValueError, match=r"min_records must be an integer from 0 to 1,000,000,000"):
+        FairnessConfig("SEX", ["female"], ["male"], [0], min_records=bad)
+
+
+def test_numeric_timestamps_are_refused_with_the_conversion_to_use(tmp_path):
+    X, prediction, stamps, _ = _requests()
+    log = PayloadLog.create(tmp_path / "p.duckdb", X, attributes=["band"])
+    epoch = (stamps.astype("int64") // 10**9).to_numpy()
+    with pytest.raises(ValueError, match=r"unit is ambiguous.*unit='s'"):
+        log.append(X, prediction, timestamps=epoch)
+    assert len(log) == 0
+    with pytest.raises(ValueError, match="unit is ambiguous"):
+        log.to_pandas(start=1_700_000_000)
+    log.close()
+
+
+def test_too_many_windows_are_refused_before_any_is_computed(log):
+    config = FairnessConfig("group", ["a"], ["b"], [1], window="1s")
+    with pytest.raises(ValueError, match=r"window='1s' makes 10\d,\d{3} windows"):
+        windowed_disparate_impact(log, config, n_boot=0)
