@@ -138,15 +138,23 @@ def _multinomial(cells, n_boot, rng):
     return rng.multinomial(total, cells / total, size=n_boot)
 
 
-def _disparate_impact_frame(
-    index, fav, total, boot_fav, boot_tot, ref_pos, ci, min_group_size, stacklevel
-):
+def _di_reference(fav, total, ref_pos, min_group_size):
+    """The disparate-impact reference: the given group, else the most favoured sizeable one."""
     rate = _divide(fav.astype(float), total.astype(float))
     if ref_pos is None and not np.isnan(rate).all():
         eligible = (total >= min_group_size) & ~np.isnan(rate)
         if not eligible.any():
             eligible = ~np.isnan(rate)
         ref_pos = int(np.argmax(np.where(eligible, rate, -np.inf)))
+    return ref_pos
+
+
+def _disparate_impact_frame(
+    index, fav, total, boot_fav, boot_tot, ref_pos, ci, min_group_size, stacklevel, interval=None
+):
+    """Disparate impact per non-reference group, its interval from replicates or ``interval``."""
+    rate = _divide(fav.astype(float), total.astype(float))
+    ref_pos = _di_reference(fav, total, ref_pos, min_group_size)
     others = [i for i in range(len(index)) if i != ref_pos]
     nan = np.full(len(others), np.nan)
     columns = dict.fromkeys(_DI_COLUMNS[:5], nan)
@@ -161,6 +169,8 @@ def _disparate_impact_frame(
                 boot_rate = boot_fav / boot_tot
                 boot_di = boot_rate[:, others] / boot_rate[:, [ref_pos]]
             columns["ci_low"], columns["ci_high"] = _percentile_interval(boot_di, ci)
+        elif interval is not None:
+            columns["ci_low"], columns["ci_high"] = interval[0][others], interval[1][others]
         undefined = np.isnan(di)
         if undefined.any():
             warnings.warn(

@@ -9,19 +9,35 @@ import numpy as np
 import pandas as pd
 
 from fairaudit._io import to_jsonable
+from fairaudit.metrics._bootstrap import bootstrap_intervals
 from fairaudit.metrics._counts import (
     COUNT_COLUMNS,
     METRICS,
     UndefinedMetricWarning,
+    _di_reference,
     _disparate_impact_frame,
     _disparities,
-    _multinomial,
     _nan_extreme,
-    _percentile_interval,
     _py,
     _rates,
     _warn_undefined,
 )
+
+#: With at least this many groups, a majority of small ones makes the audit warn.
+_MANY_GROUPS = 100
+
+
+def _warn_many_small_groups(sizes, min_group_size, stacklevel):
+    small = int((sizes < min_group_size).sum())
+    if len(sizes) >= _MANY_GROUPS and small > len(sizes) / 2:
+        warnings.warn(
+            f"{small:,} of {len(sizes):,} groups have fewer than {min_group_size} rows: their "
+            "rates and intervals mean little (an interval from a handful of rows is too narrow "
+            "to trust). Pool small groups, or audit fewer feature combinations.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+
 
 # Column labels, built once (pandas string indexes are costly to build per call).
 _METRIC_INDEX = pd.Index(METRICS, name="metric")
@@ -76,18 +92,21 @@ class AuditResult:
         point_all = _rates(table.sum(axis=0))  # (M,)
         _warn_undefined(point, point_all, index, _USER_STACKLEVEL)
 
-        boot = None
-        if n_boot > 0 and sizes.sum() > 0:
-            boot = _multinomial(table.ravel(), n_boot, rng).reshape(n_boot, len(index), 4)
-        nan_g = np.full((2,) + point.shape, np.nan)
+        fav_cols = [0, 1] if favourable_is_positive else [2, 3]
+        fav = table[:, fav_cols].sum(axis=1)
+        di_ref = _di_reference(fav, sizes, ref_pos, min_group_size)
         nan_m = np.full((2, len(METRICS)), np.nan)
-        if boot is not None:
-            boot_rates = _rates(boot)  # (B, G, M)
-            group_ci = _percentile_interval(boot_rates, ci)
-            overall_ci = _percentile_interval(_rates(boot.sum(axis=1)), ci)
-        else:
-            boot_rates = None
-            group_ci, overall_ci = nan_g, nan_m
+        intervals = {
+            "group": np.full((2,) + point.shape, np.nan),
+            "overall": nan_m,
+            "difference": nan_m,
+            "ratio": nan_m,
+            "disparate_impact": None,
+        }
+        if n_boot > 0 and sizes.sum() > 0:
+            intervals = bootstrap_intervals(table, n_boot, rng, ci, ref_pos, di_ref, fav_cols)
+        group_ci, overall_ci = intervals["group"], intervals["overall"]
+        _warn_many_small_groups(sizes, min_group_size, _USER_STACKLEVEL)
 
         # Frames are built from 2-D blocks with prebuilt column labels: with thousands of
         # audits (monitoring windows, simulations) pandas' per-column overhead dominates.
@@ -100,12 +119,7 @@ class AuditResult:
 
         # Gaps between groups (or to the reference), with intervals.
         diff, ratio = _disparities(point, ref_pos)
-        if boot_rates is not None:
-            diff_b, ratio_b = _disparities(boot_rates, ref_pos)
-            diff_ci = _percentile_interval(diff_b, ci)
-            ratio_ci = _percentile_interval(ratio_b, ci)
-        else:
-            diff_ci = ratio_ci = nan_m
+        diff_ci, ratio_ci = intervals["difference"], intervals["ratio"]
         self._difference = pd.DataFrame(
             np.column_stack([diff, diff_ci[0], diff_ci[1]]),
             index=_METRIC_INDEX.copy(),
@@ -118,13 +132,10 @@ class AuditResult:
         )
 
         # Disparate impact of the favourable outcome, from the same replicates.
-        fav_cols = [0, 1] if favourable_is_positive else [2, 3]
-        fav = table[:, fav_cols].sum(axis=1)
-        boot_fav = boot[:, :, fav_cols].sum(axis=2) if boot is not None else None
-        boot_tot = boot.sum(axis=2) if boot is not None else None
         self.disparate_impact, di_ref_pos = _disparate_impact_frame(
-            index, fav, sizes, boot_fav, boot_tot, ref_pos, ci, min_group_size, _USER_STACKLEVEL
-        )
+            index, fav, sizes, None, None, di_ref, ci, min_group_size, _USER_STACKLEVEL,
+            interval=intervals["disparate_impact"],
+        )  # fmt: skip
         self.reference_group = None if di_ref_pos is None else _py(index[di_ref_pos])
 
     def difference(self, metrics=None) -> pd.DataFrame:

@@ -713,3 +713,78 @@ def test_docstring_examples():
     module = sys.modules["fairaudit.metrics._audit"]  # `fairaudit.audit` is the function
     failures, attempted = doctest.testmod(module, verbose=False)
     assert attempted > 0 and failures == 0
+
+
+# --------------------------------------------------------------------------- bounded memory
+
+
+def _table(n_groups, seed=0):
+    rng = np.random.default_rng(seed)
+    table = rng.integers(0, 40, size=(n_groups, 4))
+    table[3] = [0, 0, 5, 7]  # a group without predicted or actual positives
+    return table
+
+
+@pytest.mark.parametrize("ref_pos", [None, 7])
+def test_blockwise_aggregation_equals_the_whole_array(ref_pos):
+    """The same replicates, folded a block of groups at a time, give identical intervals."""
+    from fairaudit.metrics._bootstrap import bootstrap_intervals
+    from fairaudit.metrics._counts import _di_reference, _multinomial
+
+    table = _table(50)
+    boot = _multinomial(table.ravel(), 200, np.random.default_rng(1)).reshape(200, 50, 4)
+    fav_cols = [2, 3]
+    di_ref = _di_reference(table[:, fav_cols].sum(1), table.sum(1), ref_pos, 30)
+    whole = bootstrap_intervals(table, 200, None, 0.9, ref_pos, di_ref, fav_cols,
+                                blocks=[(np.arange(50), boot)])  # fmt: skip
+    first = [p for p in dict.fromkeys((ref_pos, di_ref)) if p is not None]
+    order = np.array(first + [g for g in range(50) if g not in first])
+    blocks = [(order[i : i + 6], boot[:, order[i : i + 6]]) for i in range(0, 50, 6)]
+    parts = bootstrap_intervals(table, 200, None, 0.9, ref_pos, di_ref, fav_cols, blocks=blocks)
+    for key in whole:
+        np.testing.assert_array_equal(parts[key], whole[key], err_msg=key)
+
+
+def test_many_groups_are_drawn_in_blocks_from_the_same_multinomial(monkeypatch):
+    """Forced into blocks of 10 groups, the draw keeps every replicate's total and cell means."""
+    from fairaudit.metrics import _bootstrap
+
+    table = _table(60, seed=2)
+    seen, order = [], []
+    original = _bootstrap._blocks
+
+    def spy(*args):
+        for idx, counts in original(*args):
+            seen.append(counts)
+            order.extend(idx)
+            yield idx, counts
+
+    monkeypatch.setattr(_bootstrap, "BLOCK_VALUES", 10 * 4000 * len(METRICS))
+    monkeypatch.setattr(_bootstrap, "_blocks", spy)
+    n = np.repeat([f"g{g:02d}" for g in range(60)], table.sum(1))
+    cells = np.concatenate([np.repeat(np.arange(4), row) for row in table])
+    y_true, y_pred = (cells == 0) | (cells == 2), (cells == 0) | (cells == 1)
+    chunked = quiet_audit(y_true.astype(int), y_pred.astype(int), n, n_boot=4000, random_state=0)
+    assert len(seen) == 6  # 60 groups in blocks of 10
+    draws = np.concatenate(seen, axis=1)  # (B, 60, 4) in sampling order
+    assert (draws.sum(axis=(1, 2)) == table.sum()).all()  # every replicate resamples n rows
+    expected = table[order]  # each cell's mean count is n * p, within 5 standard errors
+    p_cell = expected / table.sum()
+    se = np.sqrt(table.sum() * p_cell * (1 - p_cell) / 4000)
+    assert (np.abs(draws.mean(axis=0) - expected) <= 5 * se + 1e-12).all()
+    monkeypatch.undo()
+    whole = quiet_audit(y_true.astype(int), y_pred.astype(int), n, n_boot=4000, random_state=0)
+    cols = [c for c in chunked.by_group.columns if c.endswith(("_ci_low", "_ci_high"))]
+    diff = (chunked.by_group[cols] - whole.by_group[cols]).abs().to_numpy()
+    # two draws of the same bootstrap distribution (quantiles of groups of ~80 rows move in
+    # steps of about 1/80)
+    assert np.nanmax(diff) < 0.1 and np.nanmedian(diff) < 0.01
+    assert (np.isnan(chunked.by_group[cols]) == np.isnan(whole.by_group[cols])).all().all()
+
+
+def test_a_majority_of_tiny_groups_warns_that_intervals_mean_little():
+    rng = np.random.default_rng(0)
+    groups = rng.integers(0, 400, 3000)  # 400 groups of about 7 rows
+    y = rng.integers(0, 2, 3000)
+    with pytest.warns(UserWarning, match=r"of 400 groups have fewer than 30 rows"):
+        quiet_audit(y, y, groups, n_boot=0)
