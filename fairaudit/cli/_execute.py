@@ -275,7 +275,7 @@ def run_study(
     given: dict | None = None,
     *,
     output_dir: str | os.PathLike | None = None,
-    progress: bool = False,
+    progress: str | None = None,
     kernel_name: str = "python3",
     declared: dict[str, Parameter] | None = None,
 ) -> RunResult:
@@ -290,8 +290,9 @@ def run_study(
     output_dir : path, optional
         The run folder; default ``reports/<name>`` (see :func:`default_run_dir`).
         Relative paths resolve against the project root.
-    progress : bool
-        Show papermill's progress bar (for a terminal; keep it off in CI and logs).
+    progress : {None, "bar", "lines"}
+        Papermill's progress bar (for a terminal), a line every few seconds
+        (for logs and pipes), or nothing.
     kernel_name : str
         The Jupyter kernel to run (the project's virtual environment's ``python3``).
     declared : dict, optional
@@ -331,11 +332,13 @@ def run_study(
                 str(executed),
                 parameters={**given, OUTPUT_PARAMETER: str(out)},
                 kernel_name=kernel_name,
-                progress_bar=progress,
+                progress_bar=progress == "bar",
                 log_output=False,
                 cwd=str(study.notebook_path.parent),
-                kernel_manager_class=_kernel_manager_class(),
-            )
+                kernel_manager_class=_kernel_manager_class(work / "kernel-stderr.log"),
+                **({"on_cell_complete": _progress_hook(study.name, _n_cells(study))}
+                   if progress == "lines" else {}),
+            )  # fmt: skip
         main_json = out / study.main_json
         if not main_json.is_file():
             failure = {
@@ -477,6 +480,9 @@ def _keep_failed(study, declared, given, run_dir, started, work, executed, error
             shutil.move(str(executed), target)
             with contextlib.suppress(Exception):  # the HTML is a convenience, never the failure
                 (failed / f"{executed.stem}.html").write_text(render_html(target), encoding="utf-8")
+        kernel_log = work / "kernel-stderr.log"
+        if kernel_log.is_file() and kernel_log.stat().st_size:
+            shutil.move(str(kernel_log), failed / kernel_log.name)
         failure = failure or {}
         text = [f"Case study: {study.name}", f"Error: {error}"]
         if failure.get("cell_index") is not None:
@@ -495,25 +501,58 @@ def _keep_failed(study, declared, given, run_dir, started, work, executed, error
     return failed
 
 
-def _kernel_manager_class():
-    """A kernel manager that encrypts the kernel's transport when ZeroMQ supports it.
+def _kernel_manager_class(stderr_log: Path | None = None):
+    """A kernel manager that encrypts the kernel's transport and keeps its stderr to a file.
 
-    Besides being safer on a shared machine, this keeps ipykernel's "running
-    over TCP without encryption" warning out of the command's output.
+    Encryption (when ZeroMQ supports it) is safer on a shared machine and keeps
+    ipykernel's "running over TCP without encryption" warning out of the
+    command's output. The kernel's own stderr (``KeyboardInterrupt caught in
+    kernel`` on shutdown, library chatter) goes to ``stderr_log`` instead of
+    the command's stderr; a failed run keeps that file.
     """
     import zmq
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
-    if not zmq.has("curve"):
-        return AsyncKernelManager
+    encrypt = zmq.has("curve")
 
-    class EncryptedKernelManager(AsyncKernelManager):
+    class RunKernelManager(AsyncKernelManager):
         @default("transport_encryption")
         def _default_transport_encryption(self):
-            return "auto"
+            return "auto" if encrypt else super()._default_transport_encryption()
 
-    return EncryptedKernelManager
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            if stderr_log is not None:
+                kw["stderr"] = open(stderr_log, "ab")  # noqa: SIM115 - the kernel owns it
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return RunKernelManager
+
+
+def _n_cells(study) -> int:
+    """Code cells a run executes: the notebook's, plus papermill's injected parameters."""
+    import nbformat
+
+    cells = nbformat.read(str(study.notebook_path), as_version=4).cells
+    return sum(c.cell_type == "code" and bool(c.source.strip()) for c in cells) + 1
+
+
+def _progress_hook(label: str, total: int, *, every: float = 5.0):
+    """``on_cell_complete`` hook printing one line at most every ``every`` seconds (for logs)."""
+    import time
+
+    start = last = time.monotonic()
+    done = 0
+
+    def hook(cell, cell_index, **_):
+        nonlocal last, done
+        done += 1
+        now = time.monotonic()
+        if now - last >= every or done == total:
+            last = now
+            print(f"  {label}: code cell {done} of {total} ({now - start:.0f} s)", flush=True)
+
+    return hook
 
 
 _RUNS_FILE = ".runs.json"

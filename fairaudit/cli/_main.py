@@ -139,9 +139,9 @@ def _cmd_params(name: str, registry) -> int:
     return EXIT_OK
 
 
-def _show_progress() -> bool:
-    """A progress bar only for a person at a terminal, never in CI logs."""
-    return sys.stdout.isatty() and not os.environ.get("CI")
+def _show_progress() -> str:
+    """A progress bar for a person at a terminal; a line every few seconds in logs and pipes."""
+    return "bar" if sys.stdout.isatty() and not os.environ.get("CI") else "lines"
 
 
 def _cmd_run(args, registry) -> int:

@@ -203,6 +203,13 @@ class AuditResult:
         if not isinstance(threshold, numbers.Real) or not 0 < threshold:
             raise ValueError(f"threshold must be a positive number such as 0.8, got {threshold!r}.")
         di = self.disparate_impact["disparate_impact"]
+        if len(self.by_group) < 2:
+            warnings.warn(
+                "The audit has a single group, so there is nothing to compare: passes() is "
+                "True by default and says nothing about fairness.",
+                UndefinedMetricWarning,
+                stacklevel=2,
+            )
         if di.isna().any():
             warnings.warn(
                 f"disparate_impact is undefined for group(s) "
@@ -248,22 +255,25 @@ class AuditResult:
 
         Group labels are kept as values (lists for intersections) under
         ``"group"``; mappings are keyed by the label as a string
-        (``"female, 30-39"`` for intersections).
+        (``"female, 30-39"`` for intersections). Labels that would share a
+        string (the number ``1`` and the text ``"1"``) are keyed by their
+        ``repr`` instead (``"1"`` and ``"'1'"``), so no group is lost.
         """
         overall = {k: to_jsonable(v) for k, v in self.overall.items()}
         overall["count"] = int(self.counts.to_numpy().sum())
+        keys = dict(zip(self.by_group.index, _label_keys(self.by_group.index), strict=True))
         by_group = {}
         for label, row in self.by_group.iterrows():
             record = {"group": to_jsonable(label)}
             record.update({k: to_jsonable(v) for k, v in row.items()})
             record["count"] = int(row["count"])
             record["small_group"] = bool(row["small_group"])
-            by_group[_label_str(label)] = record
+            by_group[keys[label]] = record
         di = {}
         for label, row in self.disparate_impact.iterrows():
             record = {"group": to_jsonable(label)}
             record.update({k: to_jsonable(v) for k, v in row.items()})
-            di[_label_str(label)] = record
+            di[keys[label]] = record
         settings = {k: to_jsonable(v) for k, v in self.settings.items()}
         return {
             "settings": settings,
@@ -297,6 +307,18 @@ def _check_metrics(metrics):
     if unknown:
         raise ValueError(f"Unknown metric(s) {unknown}; choose from {list(METRICS)}.")
     return selected
+
+
+def _label_keys(index) -> list[str]:
+    """One distinct string per group label (``repr`` where plain strings would collide)."""
+    plain = [_label_str(label) for label in index]
+    counts = {}
+    for key in plain:
+        counts[key] = counts.get(key, 0) + 1
+    return [
+        key if counts[key] == 1 else repr(_py(label))
+        for key, label in zip(plain, index, strict=True)
+    ]
 
 
 def _label_str(label):

@@ -135,6 +135,21 @@ def group_keys(sensitive_features: pd.DataFrame | pd.Series) -> np.ndarray:
 # --------------------------------------------------------------------------- the rule
 
 
+_PAYLOAD_KEYS = (
+    "estimator",
+    "thresholds",
+    "feature_names",
+    "sensitive_features",
+    "metadata_sha256",
+)
+
+
+def _metadata_digest(metadata) -> str:
+    """SHA-256 of the metadata as JSON with sorted keys (what the sidecar stores)."""
+    text = json.dumps(to_jsonable(metadata or {}), sort_keys=True, allow_nan=False)
+    return sha256_bytes(text.encode("utf-8"))
+
+
 def sidecar_path(path: str | os.PathLike) -> Path:
     """The JSON sidecar beside a saved rule: ``rule.skops`` → ``rule.json``.
 
@@ -313,6 +328,8 @@ class DecisionRule:
             "thresholds": self.thresholds,
             "feature_names": list(self.feature_names),
             "sensitive_features": list(self.sensitive_features),
+            # the sidecar's metadata is covered by the model file's checksum through this
+            "metadata_sha256": _metadata_digest(self.metadata),
         }
 
     def _description(self) -> dict:
@@ -371,7 +388,9 @@ class DecisionRule:
 
         Checks, in order: the sidecar exists and carries :data:`FORMAT`; the
         model file's SHA-256 equals the sidecar's; the file needs no type outside
-        ``trusted``; the loaded rule matches the sidecar's thresholds and columns.
+        ``trusted``; both hold every field; the sidecar's metadata is the one
+        saved (its digest is inside the model file); the loaded rule matches the
+        sidecar's thresholds and columns.
 
         Raises
         ------
@@ -421,6 +440,18 @@ class DecisionRule:
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise DecisionRuleError(
                 f"Foreign file: {path} is a skops file but not a fairaudit decision rule."
+            )
+        missing = [k for k in _PAYLOAD_KEYS if k not in payload]
+        missing += [f"sidecar {k}" for k in ("rule", "metadata") if k not in meta]
+        if missing:
+            raise DecisionRuleError(
+                f"Incomplete pair: {path.name} and {side.name} lack {missing}; they were not "
+                "written by DecisionRule.save. Re-create the rule."
+            )
+        if _metadata_digest(meta["metadata"]) != payload["metadata_sha256"]:
+            raise DecisionRuleError(
+                f"Edited metadata: the metadata in {side.name} (provenance, gate verdict) is not "
+                f"what was saved with {path.name}; do not trust it. Re-create the rule."
             )
         rule = cls(
             payload["estimator"],

@@ -246,3 +246,19 @@ def test_papermill_itself_sees_every_parameter_with_its_type(study):
     declared = notebook_parameters(path, use_papermill=False)
     assert list(seen) == list(declared)  # a second "=" on a line would hide a parameter
     assert {p["inferred_type_name"] for p in seen.values()} <= {"str", "int", "float", "list"}
+
+
+def test_progress_in_logs_is_a_line_every_few_seconds_and_at_the_end(capsys, monkeypatch):
+    import time
+
+    from fairaudit.cli import _execute
+
+    clock = iter([0.0, 1.0, 2.0, 7.5, 8.0, 9.0])
+    monkeypatch.setattr(time, "monotonic", lambda: next(clock))
+    hook = _execute._progress_hook("credit-loan", total=5, every=5.0)
+    for i in range(5):
+        hook(cell=None, cell_index=i * 2)
+    assert capsys.readouterr().out.splitlines() == [
+        "  credit-loan: code cell 3 of 5 (8 s)",
+        "  credit-loan: code cell 5 of 5 (9 s)",
+    ]

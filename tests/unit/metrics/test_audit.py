@@ -788,3 +788,17 @@ def test_a_majority_of_tiny_groups_warns_that_intervals_mean_little():
     y = rng.integers(0, 2, 3000)
     with pytest.warns(UserWarning, match=r"of 400 groups have fewer than 30 rows"):
         quiet_audit(y, y, groups, n_boot=0)
+
+
+def test_to_dict_keeps_groups_whose_labels_print_alike():
+    groups = np.array([1, "1", 1, "1", "2", "2"], dtype=object)
+    result = quiet_audit([0, 1, 1, 0, 1, 0], [0, 1, 0, 0, 1, 1], groups, n_boot=0)
+    data = result.to_dict()
+    assert len(data["by_group"]) == 3
+    assert {k: v["count"] for k, v in data["by_group"].items()} == {"1": 2, "'1'": 2, "2": 2}
+
+
+def test_a_single_group_passes_only_with_a_warning():
+    result = quiet_audit([0, 1, 1], [0, 1, 0], ["a", "a", "a"], n_boot=0)
+    with pytest.warns(UndefinedMetricWarning, match="single group"):
+        assert result.passes()

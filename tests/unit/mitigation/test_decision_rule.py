@@ -164,7 +164,7 @@ def saved(tmp_path, data, fitted):
         {"Female, Black": 0.3, "Female, White": 0.35, "Male, Black": 0.5, "Male, White": 0.55},
         feature_names=FEATURES,
         sensitive_features=["sex", "race"],
-        metadata={"note": "test"},
+        metadata={"note": "test", "release_gate_passed_on_test": False},
     )
     path, side = rule.save(tmp_path / "rule.skops")
     return rule, path, side
@@ -176,7 +176,10 @@ def test_round_trip_gives_identical_decisions_and_records_checksum(data, saved):
     meta = json.loads(side.read_text())
     assert meta["format"] == FORMAT and meta["model_file"] == "rule.skops"
     assert meta["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert meta["rule"]["thresholds"] == rule.thresholds and meta["metadata"] == {"note": "test"}
+    assert meta["rule"]["thresholds"] == rule.thresholds and meta["metadata"] == {
+        "note": "test",
+        "release_gate_passed_on_test": False,
+    }
     loaded = DecisionRule.load(path)
     assert loaded.thresholds == rule.thresholds
     assert loaded.sensitive_features == ["sex", "race"]
@@ -198,6 +201,25 @@ def test_an_edited_sidecar_is_refused(saved):
     meta["rule"]["thresholds"]["Female, Black"] = 0.0
     side.write_text(json.dumps(meta))
     with pytest.raises(DecisionRuleError, match="Inconsistent pair"):
+        DecisionRule.load(path)
+
+
+def test_edited_metadata_in_the_sidecar_is_refused(saved):
+    _, path, side = saved
+    meta = json.loads(side.read_text())
+    meta["metadata"]["release_gate_passed_on_test"] = True  # a blocked rule made to look shippable
+    side.write_text(json.dumps(meta))
+    with pytest.raises(DecisionRuleError, match="Edited metadata"):
+        DecisionRule.load(path)
+
+
+@pytest.mark.parametrize("key", ["rule", "metadata"])
+def test_a_crafted_sidecar_without_a_field_is_refused_clearly(saved, key):
+    _, path, side = saved
+    meta = json.loads(side.read_text())
+    del meta[key]
+    side.write_text(json.dumps(meta))
+    with pytest.raises(DecisionRuleError, match=rf"Incomplete pair: .*'sidecar {key}'"):
         DecisionRule.load(path)
 
 
