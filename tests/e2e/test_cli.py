@@ -253,7 +253,8 @@ def test_successful_run_publishes_notebook_html_artefacts_and_record(output_root
     reports = output_root / "reports"
     run_dir = reports / "tiny_study"
     names = {p.name for p in run_dir.iterdir()}
-    assert names == {"tiny_study.ipynb", "tiny_study.html", "summary.json", "rows.png", "run.json"}
+    assert names == {"tiny_study.ipynb", "tiny_study.html", "summary.json", "rows.png", "run.json",
+                     ".fairaudit-run"}  # fmt: skip
     no_leftovers(reports)
 
     record = json.loads((run_dir / "run.json").read_text())

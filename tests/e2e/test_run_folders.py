@@ -94,3 +94,33 @@ def test_papermill_output_dir_is_refused_inside_the_notebook_before_the_work(pro
     assert snapshot(project) == before
     executed = out.read_text()
     assert executed.count('"ename": "ParameterError"') == 1  # the check cell, right at the top
+
+
+def test_sigterm_stops_a_run_like_ctrl_c_and_keeps_the_previous_report(tmp_path):
+    """A closed terminal or a CI timeout sends SIGTERM: same exit and guarantees as Ctrl-C."""
+    import json
+    import signal
+    import time
+
+    root = tmp_path / "root"
+    previous = root / "reports" / "credit_loan"
+    previous.mkdir(parents=True)
+    (previous / "summary.json").write_text(json.dumps({"headline": {"run": "previous"}}))
+    (previous / ".fairaudit-run").write_text("")
+    env = {**os.environ, OUTPUT_ROOT_ENV: str(root)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fairaudit", "run", "credit-loan", "-p", "sample_fraction", "0.2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout.readline().startswith("Running credit-loan")  # the kernel is starting
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted; the previous results are untouched" in err
+    assert "Traceback" not in err and "KeyboardInterrupt caught in kernel" not in err
+    assert json.loads((previous / "summary.json").read_text())["headline"]["run"] == "previous"
+    reports = root / "reports"
+    assert not list(reports.glob(".credit_loan.*"))  # no work folder left behind
+    (failed,) = (reports / "failed").iterdir()
+    assert json.loads((failed / "run.json").read_text())["status"] == "failed"
