@@ -1,7 +1,7 @@
 """A fairness gate: the checks a model must pass before it ships.
 
 A release pipeline turns an audit into a decision. The gate compares three
-headline numbers of a group audit (:func:`fairaudit.audit.audit`) with
+headline numbers of a group audit (:func:`fairaudit.metrics.audit`) with
 thresholds a team agreed on *before* looking at the model:
 
 * **demographic parity difference** (largest gap in selection rates between
@@ -68,7 +68,7 @@ def fairness_gate(
     Parameters
     ----------
     result : AuditResult, mapping, or dict of str to either
-        An :class:`fairaudit.audit.AuditResult` (values and confidence
+        An :class:`fairaudit.metrics.AuditResult` (values and confidence
         intervals are read from it), or a mapping with the keys
         ``demographic_parity_difference``, ``equalized_odds_difference`` and
         ``disparate_impact`` such as ``AuditResult.summary()`` (no intervals).

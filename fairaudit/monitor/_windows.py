@@ -182,7 +182,7 @@ def windowed_disparate_impact(
         hourly windows start on the hour).
     ci, n_boot, random_state
         Bootstrap interval of each window's disparate impact, as in
-        :func:`fairaudit.audit.disparate_impact_from_counts` (``n_boot=0``
+        :func:`fairaudit.metrics.disparate_impact_from_counts` (``n_boot=0``
         skips intervals).
 
     Returns

@@ -9,10 +9,11 @@ notebook computed, so every figure in it is the one the run produced.
 
 :func:`model_card` takes plain Python and pandas objects (the metrics table of
 :func:`fairaudit.mitigation.tradeoff_table`, the audits of
-:func:`fairaudit.audit.audit`) and returns Markdown text; the notebook shows
-it with ``IPython.display.Markdown`` and saves it with
-``RunArtefacts.write_text``. :func:`markdown_table` is the small table writer
-it uses (no extra dependency).
+:func:`fairaudit.metrics.audit`) and returns Markdown text, rendered with the
+Jinja2 template ``templates/model_card.md.j2``; the notebook shows it with
+``IPython.display.Markdown`` and saves it with ``RunArtefacts.write_text``.
+:func:`markdown_table` is the small table writer it uses (pandas'
+``to_markdown`` would need the ``tabulate`` package).
 
 Examples
 --------
@@ -32,8 +33,10 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+from pathlib import Path
 
 import pandas as pd
 
@@ -121,12 +124,6 @@ def group_table(by_group, metrics=_GROUP_METRICS, *, digits: int = 3) -> pd.Data
     return out
 
 
-def _bullets(items) -> str:
-    if isinstance(items, str):
-        items = [items]
-    return "\n".join(f"- {item}" for item in items)
-
-
 def model_card(
     title: str,
     *,
@@ -184,33 +181,45 @@ def model_card(
         raise ValueError("title must be a non-empty string naming the model.")
     if not isinstance(overview, str) or not overview.strip():
         raise ValueError("overview must be a non-empty paragraph saying what the model does.")
-    parts = [f"# Model card: {title}", "", overview.strip(), "", "## Intended use", ""]
-    parts += [_bullets(intended_use), ""]
-    if out_of_scope:
-        parts += ["**Out of scope:**", "", _bullets(out_of_scope), ""]
-    if data:
-        parts += ["## Data", "", _bullets([f"**{k}:** {v}" for k, v in data.items()]), ""]
-    if metrics is not None:
-        parts += ["## Metrics", "", markdown_table(metrics, digits=digits, index_label="model")]
-        parts += ["", metrics_note, ""] if metrics_note else [""]
-    if by_group:
-        parts += ["## Metrics by group", ""]
-        if by_group_note:
-            parts += [by_group_note, ""]
-        for name, result in by_group.items():
-            table = group_table(result, digits=digits)
-            parts += [f"**{name}**", "", markdown_table(table, digits=digits, index_label="group")]
-            parts += [""]
-    if fairness:
-        parts += [
-            "## Fairness assessment",
-            "",
-            _bullets([f"**{k}:** {v}" for k, v in fairness.items()]),
-        ]
-        parts += [""]
-    if limitations:
-        parts += ["## Limitations", "", _bullets(limitations), ""]
-    if provenance:
-        parts += ["## Provenance", "", _bullets([f"**{k}:** {v}" for k, v in provenance.items()])]
-        parts += [""]
-    return "\n".join(parts).rstrip() + "\n"
+
+    def pairs(mapping):
+        return [f"**{k}:** {v}" for k, v in (mapping or {}).items()]
+
+    def as_list(items):
+        return [items] if isinstance(items, str) else list(items or [])
+
+    text = _TEMPLATE().render(
+        title=title,
+        overview=overview.strip(),
+        intended_use=as_list(intended_use),
+        out_of_scope=as_list(out_of_scope),
+        data=pairs(data),
+        metrics=None
+        if metrics is None
+        else markdown_table(metrics, digits=digits, index_label="model"),
+        metrics_note=metrics_note,
+        by_group=[
+            (
+                name,
+                markdown_table(group_table(r, digits=digits), digits=digits, index_label="group"),
+            )
+            for name, r in (by_group or {}).items()
+        ],
+        by_group_note=by_group_note,
+        fairness=pairs(fairness),
+        limitations=as_list(limitations),
+        provenance=pairs(provenance),
+    )
+    return text.rstrip() + "\n"
+
+
+@functools.cache
+def _TEMPLATE():  # noqa: N802 - a constant, loaded on first use
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        keep_trailing_newline=True,
+        autoescape=False,  # Markdown, not HTML; table cells are escaped by markdown_table
+    )
+    return env.get_template("model_card.md.j2")

@@ -8,7 +8,7 @@ calls ``plt.show()``.
 
 * :func:`plot_group_rates` -- per-group rates (selection, true-/false-positive
   rate, ...) as points with confidence-interval error bars, from the
-  ``by_group`` table of :func:`fairaudit.audit` (one model, or several side by
+  ``by_group`` table of :func:`fairaudit.metrics.audit` (one model, or several side by
   side).
 * :func:`plot_tradeoff` -- the accuracy-versus-disparity scatter of
   :func:`fairaudit.mitigation.tradeoff_table`, with the Pareto front drawn as a
