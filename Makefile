@@ -5,6 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.fairaudit-installed
+ENGINES := $(VENV)/.fairaudit-engines
 
 # Reproducible notebook outputs: fixed hash seed, and the venv's Jupyter kernel
 # is preferred over any user-wide kernel of the same name.
@@ -26,10 +27,15 @@ $(STAMP): requirements.lock pyproject.toml | $(BIN)/python
 	@touch $@
 	@echo "Environment ready in $(VENV)."
 
+# Polars and PySpark for the tests that audit tables in place; not part of `make setup`.
+$(ENGINES): requirements-engines.lock | $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-engines.lock
+	@touch $@
+
 run: setup
 	$(BIN)/fairaudit run --all
 
-test: setup
+test: setup $(ENGINES)
 	$(BIN)/python -m pytest
 
 bench: setup

@@ -46,6 +46,12 @@ settings.load_profile("fairaudit")
 os.environ.update(KERNEL_ENV)
 
 
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
 def pytest_configure(config):
     # Tests that need the raw data skip without it on a developer's machine; CI must run them.
     home = os.environ.get("FAIRAUDIT_DATA_HOME")
@@ -53,6 +59,12 @@ def pytest_configure(config):
         raise pytest.UsageError(
             "CI runs need FAIRAUDIT_DATA_HOME pointing at the raw-data mirror (see README, "
             "'Data'); without it the data tests would be skipped, not run."
+        )
+    # The Spark tests skip without Java or PySpark on a developer's machine; CI must run them.
+    if os.environ.get("CI") and not (shutil.which("java") and _importable("pyspark")):
+        raise pytest.UsageError(
+            "CI runs need Java 17 and PySpark (make test installs requirements-engines.lock); "
+            "without them the Spark tests would be skipped, not run."
         )
     # nbval opens the sanitizer file relative to the current directory.
     sanitize = getattr(config.option, "nbval_sanitize_with", None)

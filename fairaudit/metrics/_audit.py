@@ -99,6 +99,7 @@ from fairaudit.metrics._counts import (
     _multinomial,
 )
 from fairaudit.metrics._result import _COUNT_INDEX, AuditResult
+from fairaudit.metrics._tables import table_counts, threshold_counts
 
 __all__ = [
     "METRICS",
@@ -112,10 +113,13 @@ __all__ = [
 
 
 def audit(
-    y_true,
-    y_pred,
-    sensitive_features,
+    y_true=None,
+    y_pred=None,
+    sensitive_features=None,
     *,
+    data=None,
+    y_score=None,
+    thresholds=None,
     pos_label=1,
     favourable_label=None,
     reference_group=None,
@@ -137,6 +141,19 @@ def audit(
         The group of each row. With several columns the groups are their
         intersections (as in :class:`~fairlearn.metrics.MetricFrame`); only
         combinations that occur are reported. Rows are paired by position.
+    data : table, optional
+        A table holding the columns: pandas, Polars (eager or lazy), PyArrow, a
+        DuckDB relation, a PySpark DataFrame, anything :func:`narwhals.from_native`
+        reads. ``y_true``, ``y_pred`` (or ``y_score``) and ``sensitive_features``
+        are then column names, as in seaborn. The engine computes the per-group
+        counts where the data live and only those come back; the result equals
+        the array form's on the same rows.
+    y_score : array-like or str, optional
+        Scores instead of ``y_pred``, with ``thresholds``: a row is decided
+        positive at threshold ``t`` when its score is at least ``t``.
+    thresholds : sequence of float, optional
+        Audit every threshold from one aggregation (counts per group, label and
+        score bin). The result is then a dict ``{threshold: AuditResult}``.
     pos_label : scalar, default 1
         The label counted as *positive* in selection rate, TPR, FPR, FNR, TNR
         and precision (Fairlearn's semantics). Must occur in ``y_true`` or
@@ -209,6 +226,42 @@ def audit(
     False
     """
     check_audit_settings(ci, n_boot, min_group_size)
+    settings = dict(
+        pos_label=pos_label,
+        favourable_label=favourable_label,
+        reference_group=reference_group,
+        ci=ci,
+        n_boot=n_boot,
+        random_state=random_state,
+        min_group_size=min_group_size,
+        missing_group=missing_group,
+    )
+    if y_score is not None or thresholds is not None:
+        if y_score is None or thresholds is None or y_pred is not None:
+            raise ValueError(
+                "Give y_score together with thresholds, instead of y_pred: each threshold "
+                "decides the rows whose score reaches it."
+            )
+        if data is None:
+            data, y_true, y_score, sensitive_features = _as_table(
+                y_true, y_score, sensitive_features
+            )
+        by_threshold = threshold_counts(
+            data, y_true, y_score, sensitive_features, thresholds,
+            pos_label=pos_label, missing_group=missing_group,
+        )  # fmt: skip
+        return {cut: _audit_counts(counts, **settings) for cut, counts in by_threshold.items()}
+    if data is not None:
+        counts = table_counts(
+            data, y_true, y_pred, sensitive_features,
+            pos_label=pos_label, favourable_label=favourable_label, missing_group=missing_group,
+        )  # fmt: skip
+        return _audit_counts(counts, **settings)
+    if y_true is None or y_pred is None or sensitive_features is None:
+        raise TypeError(
+            "audit needs y_true, y_pred and sensitive_features (arrays), or data= with the "
+            "names of those columns."
+        )
     counts = _count_rows(
         y_true, y_pred, sensitive_features, pos_label, favourable_label, missing_group
     )
@@ -223,6 +276,20 @@ def audit(
         min_group_size=min_group_size,
         missing_group=missing_group,
     )
+
+
+def _as_table(y_true, y_score, sensitive_features):
+    """Arrays as one pandas table, so that thresholds are counted as for any table."""
+    y_true, _ = as_1d(y_true, "y_true")
+    y_score, _ = as_1d(y_score, "y_score")
+    columns, names, _ = sensitive_columns(sensitive_features)
+    names = [str(n) for n in names]
+    frame = pd.DataFrame(
+        {"__y_true": np.asarray(y_true), "__y_score": np.asarray(y_score, dtype=float)}
+    )
+    for name, col in zip(names, columns, strict=True):
+        frame[name] = np.asarray(col) if not isinstance(col, pd.Series) else col.to_numpy()
+    return frame, "__y_true", "__y_score", names
 
 
 def confusion_counts(
