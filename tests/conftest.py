@@ -105,3 +105,27 @@ def rendered_reports(session_output_root) -> RenderedReports:
         out=out.getvalue(),
         err=err.getvalue(),
     )
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (two cores, UTC) for every Spark test of the run."""
+    import shutil
+    import warnings
+
+    if shutil.which("java") is None:
+        pytest.skip("no Java on this machine: Spark needs Java 17")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # pyspark's note on pandas 3
+        pyspark_sql = pytest.importorskip("pyspark.sql", reason="pyspark is a test extra")
+    session = (
+        pyspark_sql.SparkSession.builder.master("local[2]")
+        .appName("fairaudit-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -144,7 +144,22 @@ def _show_progress() -> str:
     return "bar" if sys.stdout.isatty() and not os.environ.get("CI") else "lines"
 
 
+def _quiet_kernel_machinery() -> None:
+    """The command reports a run's outcome itself, for the rest of the process.
+
+    An interrupted run leaves nbclient's pending cell task to fail with "Kernel
+    died" when the event loop is collected at exit; asyncio, nbclient and the
+    traitlets logger would print that as a stray traceback after the command's
+    own one-line report.
+    """
+    import logging
+
+    for name in ("asyncio", "nbclient", "traitlets"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def _cmd_run(args, registry) -> int:
+    _quiet_kernel_machinery()
     text_values = {}
     for key, value in args.parameter:
         text_values[key] = value

@@ -76,16 +76,23 @@ class Parameter:
 
 @contextlib.contextmanager
 def _quiet_papermill_logging():
-    """Keep papermill's informational logging off the console (the command reports instead)."""
+    """Keep papermill's (and its event loop's) logging off the console; the command reports.
+
+    An interrupted run leaves nbclient's pending kernel task to fail with "Kernel
+    died" as the loop closes; asyncio would print that as a stray traceback.
+    """
     import logging
 
-    logger = logging.getLogger("papermill")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+    levels = {"papermill": logging.ERROR, "nbclient": logging.CRITICAL, "asyncio": logging.CRITICAL}
+    loggers = {name: logging.getLogger(name) for name in levels}
+    previous = {name: logger.level for name, logger in loggers.items()}
+    for name, logger in loggers.items():
+        logger.setLevel(levels[name])
     try:
         yield
     finally:
-        logger.setLevel(level)
+        for name, logger in loggers.items():
+            logger.setLevel(previous[name])
 
 
 def notebook_parameters(

@@ -257,7 +257,7 @@ def audit(
             pos_label=pos_label, favourable_label=favourable_label, missing_group=missing_group,
         )  # fmt: skip
         return _audit_counts(counts, **settings)
-    if y_true is None or y_pred is None or sensitive_features is None:
+    if y_true is None or y_pred is None:
         raise TypeError(
             "audit needs y_true, y_pred and sensitive_features (arrays), or data= with the "
             "names of those columns."

@@ -48,11 +48,13 @@ from fairaudit.monitor._perturbation import (
 from fairaudit.monitor._plots import plot_disparate_impact, plot_perturbation_views
 from fairaudit.monitor._recommend import recommend_fairness_attributes
 from fairaudit.monitor._simulate import simulate_requests
+from fairaudit.monitor._tables import TableLog
 from fairaudit.monitor._windows import fairness_alerts, window_records, windowed_disparate_impact
 
 __all__ = [
     "PAYLOAD_COLUMNS",
     "PayloadLog",
+    "TableLog",
     "FairnessConfig",
     "windowed_disparate_impact",
     "window_records",

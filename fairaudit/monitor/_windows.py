@@ -17,6 +17,7 @@ from fairaudit.monitor._payload import (
     _quote,
     _timestamp,
 )
+from fairaudit.monitor._tables import TableLog
 
 _ORIGIN = pd.Timestamp("2000-01-03")  # a Monday: hourly, daily and weekly windows align
 
@@ -73,7 +74,10 @@ def _window_plan(log, config, start, end, origin):
     """
     origin = _ORIGIN if origin is None else _timestamp(origin, "origin")
     end_ts = None if end is None else _timestamp(end, "end")
-    counts = _bucket_counts(log, config, origin, end_ts)
+    if isinstance(log, TableLog):
+        counts = log.bucket_counts(config, origin, end_ts)
+    else:
+        counts = _bucket_counts(log, config, origin, end_ts)
     width = config.window
     if counts.empty and (start is None or end is None):
         return None, None, origin
@@ -155,7 +159,7 @@ def _run_backfill(log, config, plan, end, origin, select):
 
 
 def windowed_disparate_impact(
-    log: PayloadLog,
+    log: PayloadLog | TableLog,
     config: FairnessConfig,
     *,
     start=None,
@@ -165,7 +169,11 @@ def windowed_disparate_impact(
     n_boot: int = 1000,
     random_state=None,
 ) -> pd.DataFrame:
-    """Disparate impact of the monitored group per time window, computed inside DuckDB.
+    """Disparate impact of the monitored group per time window, computed where the log lives.
+
+    ``log`` is a :class:`PayloadLog` (DuckDB) or a payload table in any engine
+    narwhals reads, such as a Spark table (see :class:`TableLog`); both give
+    the same windows on the same rows.
 
     Parameters
     ----------
@@ -197,25 +205,31 @@ def windowed_disparate_impact(
         records or the reference group no favourable outcome) and ``alert``.
         ``records_used < min_records`` means the whole history was too short.
     """
+    if not isinstance(log, PayloadLog | TableLog):
+        log = TableLog(log)  # a table in another engine: counted where it lives
     config.validate(log)
     grid, plan, origin = _window_plan(log, config, start, end, origin)
     if grid is None:
         return pd.DataFrame(columns=_WINDOW_COLUMNS)
     grid["used"] = grid["n"]
     if len(plan[0]):
-        filled = _run_backfill(
-            log,
-            config,
-            plan,
-            end,
-            origin,
-            """SELECT target AS bucket, count(*) AS used, min(ts) AS oldest, max(ts) AS newest,
-                      count(*) FILTER (WHERE grp = 1) AS m_tot,
-                      count(*) FILTER (WHERE grp = 1 AND fav) AS m_fav,
-                      count(*) FILTER (WHERE grp = 2) AS r_tot,
-                      count(*) FILTER (WHERE grp = 2 AND fav) AS r_fav
-               FROM used GROUP BY target""",
-        )
+        if isinstance(log, TableLog):
+            end_ts = None if end is None else _timestamp(end, "end")
+            filled = _aggregate_used(log.used_records(config, plan, end_ts, origin))
+        else:
+            filled = _run_backfill(
+                log,
+                config,
+                plan,
+                end,
+                origin,
+                """SELECT target AS bucket, count(*) AS used, min(ts) AS oldest, max(ts) AS newest,
+                          count(*) FILTER (WHERE grp = 1) AS m_tot,
+                          count(*) FILTER (WHERE grp = 1 AND fav) AS m_fav,
+                          count(*) FILTER (WHERE grp = 2) AS r_tot,
+                          count(*) FILTER (WHERE grp = 2 AND fav) AS r_fav
+                   FROM used GROUP BY target""",
+            )
         filled["bucket"] = filled["bucket"].astype("datetime64[us]")
         grid = grid.set_index("bucket")
         filled = filled.set_index("bucket")
@@ -227,6 +241,20 @@ def windowed_disparate_impact(
         for col in ("used", "m_tot", "m_fav", "r_tot", "r_fav"):
             grid[col] = grid[col].fillna(0).astype(np.int64)
     return _finish_windows(grid, config, ci, n_boot, random_state)
+
+
+def _aggregate_used(used: pd.DataFrame) -> pd.DataFrame:
+    """What the DuckDB path's back-fill query returns, from the used records in pandas."""
+    grp, fav = used["grp"].to_numpy(), used["fav"].to_numpy(bool)
+    parts = used.assign(
+        m_tot=grp == 1, m_fav=(grp == 1) & fav, r_tot=grp == 2, r_fav=(grp == 2) & fav
+    )
+    out = parts.groupby("target").agg(
+        used=("request_id", "size"), oldest=("ts", "min"), newest=("ts", "max"),
+        m_tot=("m_tot", "sum"), m_fav=("m_fav", "sum"), r_tot=("r_tot", "sum"),
+        r_fav=("r_fav", "sum"),
+    )  # fmt: skip
+    return out.rename_axis("bucket").reset_index()
 
 
 _WINDOW_COLUMNS = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import warnings
 
 import duckdb
@@ -126,25 +125,6 @@ def test_missing_labels_and_more_than_two_labels_are_refused():
 
 
 # --------------------------------------------------------------------------- Spark
-
-
-@pytest.fixture(scope="module")
-def spark():
-    if shutil.which("java") is None:
-        pytest.skip("no Java on this machine: Spark needs Java 17")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # pyspark's note on pandas 3
-        pyspark_sql = pytest.importorskip("pyspark.sql", reason="pyspark is a test extra")
-    session = (
-        pyspark_sql.SparkSession.builder.master("local[2]")
-        .appName("fairaudit-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 def _spark_frame(spark, df):

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -556,3 +557,50 @@ def test_too_many_windows_are_refused_before_any_is_computed(log):
     config = FairnessConfig("group", ["a"], ["b"], [1], window="1s")
     with pytest.raises(ValueError, match=r"window='1s' makes 10\d,\d{3} windows"):
         windowed_disparate_impact(log, config, n_boot=0)
+
+
+# --------------------------------------------------------------------------- any engine
+
+
+def _as_engine(engine, payload, spark=None):
+    import duckdb
+    import polars
+
+    if engine == "pandas":
+        return payload
+    if engine == "polars-lazy":
+        return polars.from_pandas(payload).lazy()
+    if engine == "duckdb":
+        return duckdb.sql("SELECT * FROM payload")
+    text = payload.astype({c: str for c in payload.select_dtypes("category").columns})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return spark.createDataFrame(text)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "polars-lazy", "duckdb"])
+@pytest.mark.parametrize("min_records", [0, 20, 100])
+def test_a_payload_table_in_any_engine_gives_the_duckdb_windows(log, engine, min_records):
+    pytest.importorskip("polars", reason="polars is a test extra (make test installs it)")
+    config = FairnessConfig("group", ["a"], ["b"], [1], min_records=min_records)
+    expected = windowed_disparate_impact(log, config, n_boot=50, random_state=0)
+    table = _as_engine(engine, log.to_pandas())
+    got = windowed_disparate_impact(table, config, n_boot=50, random_state=0)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    assert expected["backfilled"].sum() > 0 or min_records == 0
+
+
+@pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas")
+def test_a_spark_payload_table_gives_the_duckdb_windows(log, spark):
+    config = FairnessConfig("group", ["a"], ["b"], [1], min_records=30)
+    expected = windowed_disparate_impact(log, config, n_boot=50, random_state=0)
+    got = windowed_disparate_impact(_as_engine("spark", log.to_pandas(), spark), config,
+                                    n_boot=50, random_state=0)  # fmt: skip
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+
+
+def test_a_table_without_the_payload_columns_is_refused_clearly():
+    from fairaudit.monitor import TableLog
+
+    with pytest.raises(ValueError, match=r"lacks \['request_id', 'scoring_timestamp'\]"):
+        TableLog(pd.DataFrame({"prediction": [1], "SEX": ["f"]}))
