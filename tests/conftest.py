@@ -46,7 +46,12 @@ class RenderedReports:
 
 # Small settings for the session's run of the real case studies: each value
 # goes only to the studies that declare it (see `fairaudit run --help`).
-SMALL_RUN = {"sample_fraction": "0.2", "sensitive_feature": "MARRIAGE"}
+SMALL_RUN = {
+    "sample_fraction": "0.2",
+    "sensitive_feature": "MARRIAGE",
+    "rows": "100000",
+    "scaling": "false",
+}
 
 
 @pytest.fixture(scope="session")

@@ -86,6 +86,12 @@ STUDIES: dict[str, Study] = {
             main_json="monitor_summary.json",
             dataset="credit_card",
         ),
+        Study(
+            name="audit-at-scale",
+            notebook="notebooks/04_audit_at_scale.ipynb",
+            description="Auditing a decision log where it lives: DuckDB, Polars, Spark.",
+            main_json="scale_summary.json",
+        ),
     )
 }
 

@@ -152,7 +152,10 @@ def test_check_parameters_names_the_closest_study_for_a_typo():
         check_parameters("credit-laon", {})
 
 
-@pytest.mark.parametrize("study", ["credit-loan", "adult-income", "fairness-monitoring"])
+STUDY_NAMES = ["credit-loan", "adult-income", "fairness-monitoring", "audit-at-scale"]
+
+
+@pytest.mark.parametrize("study", STUDY_NAMES)
 def test_each_study_defaults_pass_their_own_check(study):
     from fairaudit.cli import get_study
 
@@ -235,7 +238,7 @@ def test_rules_may_write_less_or_equal_as_in_mathematics(tmp_path):
     assert "{0 < share ≤ 1}" in broken[0]  # quoted as written
 
 
-@pytest.mark.parametrize("study", ["credit-loan", "adult-income", "fairness-monitoring"])
+@pytest.mark.parametrize("study", STUDY_NAMES)
 def test_papermill_itself_sees_every_parameter_with_its_type(study):
     import papermill
 
@@ -245,7 +248,13 @@ def test_papermill_itself_sees_every_parameter_with_its_type(study):
     seen = papermill.inspect_notebook(str(path))
     declared = notebook_parameters(path, use_papermill=False)
     assert list(seen) == list(declared)  # a second "=" on a line would hide a parameter
-    assert {p["inferred_type_name"] for p in seen.values()} <= {"str", "int", "float", "list"}
+    assert {p["inferred_type_name"] for p in seen.values()} <= {
+        "str",
+        "int",
+        "float",
+        "list",
+        "bool",
+    }
 
 
 def test_progress_in_logs_is_a_line_every_few_seconds_and_at_the_end(capsys, monkeypatch):
