@@ -427,7 +427,7 @@ def refresh_notebook(notebook: str | os.PathLike, *, kernel_name: str = "python3
                 progress_bar=False,
                 log_output=False,
                 cwd=str(notebook.parent),
-                kernel_manager_class=_kernel_manager_class(),
+                kernel_manager_class=_kernel_manager_class(Path(tmp) / "kernel-stderr.log"),
             )
         nb = nbformat.read(str(executed), as_version=4)
         nb.metadata.pop("papermill", None)

@@ -23,6 +23,7 @@ import pytest
 
 from fairaudit import cli
 from fairaudit import cli as runner
+from fairaudit._io import OUTPUT_ROOT_ENV
 from fairaudit.cli._studies import STUDIES, Study, get_study
 from fairaudit.datasets import dataset_checksums, load_adult, load_credit_card
 
@@ -514,3 +515,21 @@ def test_nbval_sanitizer_masks_only_volatile_text():
     ]:
         assert clean(text) == text
     assert clean("accuracy 0.812") != clean("accuracy 0.813")
+
+
+def test_a_command_run_report_survives_a_plain_papermill_run(rendered_reports, monkeypatch):
+    """Lab, papermill and nbconvert runs write to reports/scratch/<study>/, never to a run's."""
+    from notebook_run import execute_case_study
+
+    study = rendered_reports.registry.get("audit-at-scale")
+    if study is None:  # the fixture notebooks stand in for missing case studies
+        pytest.skip("case study 4 is not in this checkout")
+    run_dir = rendered_reports.run_dirs["audit-at-scale"]
+    before = snapshot(run_dir)
+    executed = rendered_reports.reports.parent / "papermill-run.ipynb"
+    # the same project root as the command's run, so the default output_dir is beside it
+    monkeypatch.setenv(OUTPUT_ROOT_ENV, str(rendered_reports.reports.parent))
+    execute_case_study(study.notebook_path.name, executed, {"rows": 50_000, "scaling": False})
+    assert snapshot(run_dir) == before
+    scratch = rendered_reports.reports / "scratch" / "audit_at_scale"
+    assert (scratch / "scale_summary.json").is_file()
