@@ -311,7 +311,7 @@ def _load(name, from_mirror, from_openml, *, cache):
     cache_file = _cache_dir() / f"{name}-v{SCHEMA_VERSION}.parquet"
     df = None
     if cache and (cache_file.exists() or cache_file.is_symlink()):
-        df, problem = _read_cache(cache_file, name)
+        df, digest, problem = _read_cache(cache_file, name)
         if problem:
             warnings.warn(
                 f"The processed cache {cache_file} {problem}; it is not used. The data are "
@@ -322,13 +322,14 @@ def _load(name, from_mirror, from_openml, *, cache):
         source = "cache"
     if df is None:
         df, source = _load_raw(name, from_mirror, from_openml)
+        digest = content_digest(df)
         if cache:
-            _write_cache(df, cache_file, name)
+            _write_cache(df, cache_file, name, digest)
     df.attrs = {
         "name": name,
         "source": source,
         "sha256": dataset_checksums(name),
-        "content_sha256": content_digest(df),
+        "content_sha256": digest,  # verified against the cache, or computed once from the raw
     }
     return df
 
@@ -482,34 +483,35 @@ def _cache_dir() -> Path:
     return Path(override).expanduser() if override else project_root() / "data" / "processed"
 
 
-def _read_cache(path: Path, name: str) -> tuple[pd.DataFrame | None, str]:
-    """The cached frame if it passes every check, else ``(None, what is wrong)``."""
+def _read_cache(path: Path, name: str) -> tuple[pd.DataFrame | None, str, str]:
+    """``(frame, its digest, "")`` if the cache passes every check, else ``(None, "", why)``."""
     if not path.is_file():
-        return None, "is not a file"
+        return None, "", "is not a file"
     try:
         df = pd.read_parquet(path)
     except Exception as exc:  # a directory, a foreign or truncated file, ...
-        return None, f"cannot be read ({type(exc).__name__})"
+        return None, "", f"cannot be read ({type(exc).__name__})"
     recorded = df.attrs.get("fairaudit_cache", {})
     expected_rows = sum(raw.rows for raw in _RAW[name])
     if not isinstance(recorded, dict) or recorded.get("name") != name:
-        return None, "was not written by fairaudit for this data set"
+        return None, "", "was not written by fairaudit for this data set"
     if len(df) != expected_rows:
-        return None, f"has {len(df):,} rows instead of {expected_rows:,}"
-    if recorded.get("content_sha256") != content_digest(df):
-        return None, "does not match the digest recorded when it was written (it was changed)"
+        return None, "", f"has {len(df):,} rows instead of {expected_rows:,}"
+    digest = content_digest(df)
+    if recorded.get("content_sha256") != digest:
+        return None, "", "does not match the digest recorded when it was written (it was changed)"
     df.attrs = {}
-    return df, ""
+    return df, digest, ""
 
 
-def _write_cache(df: pd.DataFrame, path: Path, name: str) -> None:
+def _write_cache(df: pd.DataFrame, path: Path, name: str, digest: str) -> None:
     """Write the Parquet cache atomically with its digest (skipped if it cannot be written).
 
     The digest goes into the file's own metadata (pandas keeps ``attrs`` in
     Parquet), so the file and its digest cannot be separated.
     """
     marked = df.copy(deep=False)
-    marked.attrs = {"fairaudit_cache": {"name": name, "content_sha256": content_digest(df)}}
+    marked.attrs = {"fairaudit_cache": {"name": name, "content_sha256": digest}}
     try:
         buffer = io.BytesIO()
         marked.to_parquet(buffer, index=True)

@@ -265,17 +265,7 @@ def audit(
     counts = _count_rows(
         y_true, y_pred, sensitive_features, pos_label, favourable_label, missing_group
     )
-    return _audit_counts(
-        counts,
-        pos_label=pos_label,
-        favourable_label=favourable_label,
-        reference_group=reference_group,
-        ci=ci,
-        n_boot=n_boot,
-        random_state=random_state,
-        min_group_size=min_group_size,
-        missing_group=missing_group,
-    )
+    return _audit_counts(counts, **settings)
 
 
 def _as_table(y_true, y_score, sensitive_features):
