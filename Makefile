@@ -2,8 +2,20 @@
 # on first use and do nothing more on later calls unless the pins or the package change.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# An active conda environment (other than base) is used as it is, e.g. after
+#   conda env create -f environment.yml && conda activate fairaudit
+# otherwise the project gets its own virtual environment in .venv.
+ifneq ($(and $(CONDA_PREFIX),$(filter-out base,$(CONDA_DEFAULT_ENV))),)
+VENV   ?= $(CONDA_PREFIX)
+else
 VENV   ?= .venv
+endif
 BIN    := $(VENV)/bin
+WORKSPACE ?= workspace
+LAB_PORT  ?= 8888
+LAB_ARGS  ?=
+# Refuse a Python other than 3.11 before installing anything: the pins are for 3.11.
+NEED_311 = import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)
 STAMP  := $(VENV)/.fairaudit-installed
 ENGINES := $(VENV)/.fairaudit-engines
 
@@ -12,18 +24,21 @@ ENGINES := $(VENV)/.fairaudit-engines
 export PYTHONHASHSEED := 0
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: setup run test bench lint lock clean clean-data screenshot notebooks
+.PHONY: setup run test bench lint lock clean clean-data screenshot notebooks lab reset workshop
 
 setup: $(STAMP)
 
 $(BIN)/python:
+	@$(PYTHON) -c '$(NEED_311)' 2>/dev/null || { echo "error: fairaudit needs Python 3.11, and '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing). Nothing was installed. Install Python 3.11 and run: make setup PYTHON=/path/to/python3.11 (or use conda: conda env create -f environment.yml && conda activate fairaudit && make setup)" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): requirements.lock pyproject.toml | $(BIN)/python
+	@$(BIN)/python -c '$(NEED_311)' || { echo "error: $(VENV) holds $$($(BIN)/python --version 2>&1), but fairaudit needs Python 3.11. Nothing was installed. Remove it (rm -rf $(VENV)) and run: make setup PYTHON=/path/to/python3.11" >&2; exit 2; }
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
+	$(BIN)/python -m ipykernel install --sys-prefix --name fairaudit --display-name "fairaudit (Python 3.11)" > /dev/null
 	@touch $@
 	@echo "Environment ready in $(VENV)."
 
@@ -36,7 +51,25 @@ run: setup
 	$(BIN)/fairaudit run --all
 
 test: setup $(ENGINES)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# JupyterLab on your working copies in $(WORKSPACE)/ (git-ignored; made on first use from the
+# committed notebooks, without solutions, and never overwritten), with the project's kernel.
+lab: setup
+	@$(BIN)/python -m fairaudit.exercises copies $(WORKSPACE)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORKSPACE) --ServerApp.port=$(LAB_PORT) \
+	  --MappingKernelManager.default_kernel_name=fairaudit \
+	  $(if $(filter 0,$(shell id -u)),--allow-root --no-browser) $(LAB_ARGS)
+
+# A fresh working copy of one notebook: make reset NOTEBOOK=01 (your old copy goes to
+# $(WORKSPACE)/.backups/).
+reset: setup
+	@test -n "$(NOTEBOOK)" || { echo "error: name the notebook, e.g. make reset NOTEBOOK=01" >&2; exit 2; }
+	@$(BIN)/python -m fairaudit.exercises reset $(NOTEBOOK) $(WORKSPACE)
+
+# Teachers: workshop/student (no solutions, no outputs) and workshop/teacher (everything).
+workshop: setup
+	@$(BIN)/python -m fairaudit.exercises build workshop
 
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -6,6 +6,11 @@ from fairaudit.reporting._artefacts import (
     library_versions,
     run_metadata,
 )
+from fairaudit.reporting._explorer import (
+    plot_threshold_rates,
+    threshold_explorer,
+    threshold_rates,
+)
 from fairaudit.reporting._model_card import (
     group_table,
     markdown_table,
@@ -30,4 +35,7 @@ __all__ = [
     "plot_group_rates",
     "plot_tradeoff",
     "plot_data_balance",
+    "threshold_rates",
+    "plot_threshold_rates",
+    "threshold_explorer",
 ]

@@ -1,0 +1,5 @@
+import sys
+
+from fairaudit.exercises._copies import main
+
+sys.exit(main())
