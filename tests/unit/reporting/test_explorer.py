@@ -1,7 +1,6 @@
 """Per-group thresholds: rates against MetricFrame, and the widget updating live."""
 
 import numpy as np
-import pandas as pd
 import pytest
 from fairlearn.metrics import (
     MetricFrame,
