@@ -182,3 +182,140 @@ def test_case_study_html_loads_with_its_figures(browser, rendered_reports):
     text = browser.find_element(By.TAG_NAME, "body").text
     for value in rendered_reports.featured_values:
         assert value in text
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _git_state(root: Path) -> str:
+    done = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored", "notebooks", "reports"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    hashes = subprocess.run(
+        ["git", "hash-object", *sorted(map(str, (root / "notebooks").glob("*.ipynb")))],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout + hashes.stdout
+
+
+@pytest.fixture
+def lab_server(tmp_path):
+    """``make lab`` on a private working-copy folder, as an attendee starts it."""
+    import urllib.request
+
+    from fairaudit._io import project_root
+
+    root = project_root()
+    port, token = _free_port(), "workshop-test"
+    workspace = tmp_path / "workspace"
+    jupyter = tmp_path / "jupyter"
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(jupyter / "config"),
+        "JUPYTER_RUNTIME_DIR": str(jupyter / "runtime"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(jupyter / "workspaces"),
+        "JUPYTERLAB_SETTINGS_DIR": str(jupyter / "settings"),
+    }
+    server = subprocess.Popen(
+        [
+            "make",
+            "--no-print-directory",
+            "lab",
+            f"WORKSPACE={workspace}",
+            f"LAB_PORT={port}",
+            f"LAB_ARGS=--no-browser --IdentityProvider.token={token} --ServerApp.ip=127.0.0.1",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        import time
+
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/kernelspecs?token={token}", timeout=5) as r:
+                    specs = json.load(r)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"make lab did not start: {server.stdout.read()[-2000:]}")
+                time.sleep(0.5)
+        yield url, token, workspace, specs
+    finally:
+        import signal
+
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def test_jupyterlab_runs_a_working_copy_with_the_project_kernel(browser, lab_server):
+    """Open a working copy through ``make lab``, Run All Cells, save: no errors, checks answer."""
+    import time
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from fairaudit._io import project_root
+
+    url, token, workspace, specs = lab_server
+    before = _git_state(project_root())
+    assert specs["default"] == "fairaudit"
+    assert specs["kernelspecs"]["fairaudit"]["spec"]["display_name"] == "fairaudit (Python 3.11)"
+
+    name = "03_fairness_monitoring.ipynb"
+    copy = workspace / name
+    unchanged = copy.read_text()
+    browser.get(f"{url}/lab/tree/{name}?token={token}")
+    wait = WebDriverWait(browser, 120)
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")))
+    status = (By.CSS_SELECTOR, ".jp-Toolbar-kernelName")
+    wait.until(lambda d: "fairaudit (Python 3.11)" in d.find_element(*status).text)
+
+    def click_menu(label: str, item: str) -> None:
+        menu = f"//div[contains(@class,'lm-MenuBar-itemLabel') and text()='{label}']"
+        wait.until(ec.element_to_be_clickable((By.XPATH, menu))).click()
+        entry = f"//div[contains(@class,'lm-Menu-itemLabel') and text()='{item}']"
+        wait.until(ec.element_to_be_clickable((By.XPATH, entry))).click()
+
+    click_menu("Run", "Run All Cells")
+    prompts = (By.CSS_SELECTOR, ".jp-CodeCell .jp-InputPrompt")
+    started = time.monotonic()
+    while True:  # every code cell has run once nothing is queued ([*]) or unrun ([ ])
+        texts = [e.text for e in browser.find_elements(*prompts)]
+        if texts and all(t.strip() not in ("[*]:", "[ ]:", "[ ]", "") for t in texts):
+            break
+        assert time.monotonic() - started < 300, texts
+        time.sleep(1)
+    click_menu("File", "Save Notebook")
+    wait.until(lambda _: copy.read_text() != unchanged)
+
+    saved = nbformat.read(copy, as_version=4)
+    code = [c for c in saved.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code)
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors[0]
+    checks = [c for c in code if "check" in c.metadata.get("tags", [])]
+    said = ["".join(o.get("text", "") for o in c.outputs) for c in checks]
+    assert len(said) == 3 and all(s.startswith("Not yet: ") for s in said), said
+    assert saved.metadata.kernelspec["name"] == "fairaudit"
+    assert _git_state(project_root()) == before
