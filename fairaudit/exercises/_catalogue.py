@@ -114,7 +114,7 @@ def _adult_base_rate_ratio(answer, *, y, sex):
 def _adult_perfect_classifier(answer, *, y_true, sex):
     value = as_number(answer)
     expected = demographic_parity_difference(y_true, y_true, sensitive_features=sex)
-    if close(value, expected, 1e-6):
+    if close(value, expected):
         return True, ""
     if close(value, 0.0):
         return False, (
@@ -161,11 +161,11 @@ def _monitor_di_by_hand(answer, *, window):
     monitored = window["monitored_favourable"] / window["monitored_total"]
     reference = window["reference_favourable"] / window["reference_total"]
     value = as_number(answer)
-    if close(value, monitored / reference, 1e-6):
+    if close(value, monitored / reference):
         return True, ""
-    if close(value, reference / monitored, 1e-6):
+    if close(value, reference / monitored):
         return False, "that ratio is upside down: the monitored group's rate goes on top."
-    if close(value, monitored, 1e-6):
+    if close(value, monitored):
         return False, "that is the monitored group's favourable rate; divide it by the reference's."
     return False, (
         "a favourable rate is a group's favourable outcomes divided by its records; disparate "
@@ -186,11 +186,11 @@ def _monitor_false_alarm_rate(answer, *, windows, release):
     before = _before(windows, release)
     alerts = before["alert"].fillna(False).astype(bool)
     value = as_number(answer)
-    if close(value, alerts.mean(), 1e-6):
+    if close(value, alerts.mean()):
         return True, ""
     if close(value, alerts.sum()):
         return False, "that is a count; a rate divides it by the number of windows before release."
-    if close(value, windows["alert"].fillna(False).astype(bool).mean(), 1e-6):
+    if close(value, windows["alert"].fillna(False).astype(bool).mean()):
         return False, "only the windows before the release: after it, an alert may be a true one."
     return False, "use the `alert` column of the windows that start before the release."
 

@@ -71,8 +71,8 @@ def as_number(answer) -> float:
     return value
 
 
-def close(a: float, b: float, tol: float = 1e-6) -> bool:
-    """Whether two numbers agree to ``tol`` (absolute)."""
+def close(a: float, b: float, tol: float = 5e-4) -> bool:
+    """Whether two numbers agree to ``tol`` (absolute): a value read off a 3-decimal table passes."""
     return bool(abs(a - b) <= tol)
 
 

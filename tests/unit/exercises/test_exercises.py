@@ -48,6 +48,10 @@ def test_false_positive_rate_by_hand_is_judged_against_metricframe(capsys, credi
         assert said(
             capsys, "credit-loan/false-positive-rate", answer, result=result, group=group
         ) == ("Correct")
+        shown = round(float(fpr[group]), 3)  # read off a table that shows three decimals
+        assert said(
+            capsys, "credit-loan/false-positive-rate", shown, result=result, group=group
+        ) == ("Correct")
     c = result.counts.loc["b"]
     wrong_denominator = said(
         capsys, "credit-loan/false-positive-rate", c["fp"] / c.sum(), result=result, group="b"
