@@ -255,6 +255,9 @@ def render_html(notebook: str | os.PathLike) -> str:
         embed_images=True,
     )
     nb = nbformat.read(str(notebook), as_version=4)
+    # Saved widget state would make the page load the widget manager from a CDN; without it
+    # a widget shows its text description, beside the static figure the notebook draws.
+    nb.metadata.pop("widgets", None)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": Path(notebook).stem}})
     return body
 

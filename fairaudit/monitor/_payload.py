@@ -54,6 +54,16 @@ PAYLOAD_COLUMNS = (
 )
 
 _META_TABLE = "payload_columns"
+
+
+def _connect(path, **kwargs) -> duckdb.DuckDBPyConnection:
+    """A connection without DuckDB's progress bar: in a notebook with ipywidgets it would
+    draw one for a slow query, so outputs would depend on the machine's speed."""
+    con = duckdb.connect(str(path), **kwargs)
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 _TABLE = "payload"
 _MONITORED, _REFERENCE = "monitored", "reference"
 
@@ -104,7 +114,7 @@ class PayloadLog:
             raise FileNotFoundError(
                 f"No payload log at {self.path}; create one with PayloadLog.create(path, X)."
             )
-        self.connection = duckdb.connect(str(self.path), read_only=read_only)
+        self.connection = _connect(self.path, read_only=read_only)
         tables = {row[0] for row in self.connection.execute("SHOW TABLES").fetchall()}
         if not {_TABLE, _META_TABLE} <= tables:
             self.connection.close()
@@ -221,7 +231,7 @@ class PayloadLog:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.unlink(missing_ok=True)
         try:
-            con = duckdb.connect(str(tmp))
+            con = _connect(tmp)
             try:
                 con.execute(f"CREATE TABLE {_TABLE} (\n  {ddl}\n)")
                 con.execute(
@@ -451,7 +461,7 @@ class PayloadLog:
 def _check_replaceable(path: Path) -> None:
     """Refuse to replace a file that is not a payload log, or a log another process holds."""
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = _connect(path, read_only=True)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise FileExistsError(
