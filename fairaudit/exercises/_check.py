@@ -72,7 +72,7 @@ def as_number(answer) -> float:
 
 
 def close(a: float, b: float, tol: float = 5e-4) -> bool:
-    """Whether two numbers agree to ``tol`` (absolute): a value read off a 3-decimal table passes."""
+    """Whether two numbers agree to ``tol`` (absolute): a value read off a table passes."""
     return bool(abs(a - b) <= tol)
 
 

@@ -10,6 +10,7 @@ from fairaudit.metrics._audit import (
     confusion_counts,
     disparate_impact_from_counts,
 )
+from fairaudit.metrics._result import interval_verdict
 
 __all__ = [
     "METRICS",
@@ -20,4 +21,5 @@ __all__ = [
     "confusion_counts",
     "disparate_impact_from_counts",
     "COUNT_COLUMNS",
+    "interval_verdict",
 ]

@@ -224,6 +224,137 @@ class AuditResult:
         di = self.disparate_impact["disparate_impact"]
         return bool((di[di.notna()] >= threshold).all())
 
+    def denominators(self) -> pd.DataFrame:
+        """How many rows each group's rate is estimated from: its own denominator.
+
+        A true positive rate rests on the group's actual positives, a false
+        positive rate on its actual negatives, precision on its predicted
+        positives, the selection rate and accuracy on all its rows, and balanced
+        accuracy on the smaller of its positives and negatives. A group of 140
+        rows with 10 positives has a true positive rate from 10 people.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per group, one column per rate in :data:`METRICS`.
+        """
+        c = self.counts
+        positives, negatives = c["tp"] + c["fn"], c["fp"] + c["tn"]
+        rows = positives + negatives
+        frame = pd.DataFrame(
+            {
+                "selection_rate": rows,
+                "true_positive_rate": positives,
+                "false_positive_rate": negatives,
+                "false_negative_rate": positives,
+                "true_negative_rate": negatives,
+                "precision": c["tp"] + c["fp"],
+                "accuracy": rows,
+                "balanced_accuracy": np.minimum(positives, negatives),
+            },
+            index=c.index,
+        )
+        return frame[list(METRICS)].astype(np.int64)
+
+    def small_rates(self, min_size: int | None = None) -> pd.DataFrame:
+        """Which rates rest on fewer than ``min_size`` rows of their own denominator.
+
+        Parameters
+        ----------
+        min_size : int, optional
+            Defaults to the audit's ``min_group_size``.
+
+        Returns
+        -------
+        pandas.DataFrame of bool
+            Shaped like :meth:`denominators`; True where the rate is too thinly based.
+        """
+        min_size = self.settings["min_group_size"] if min_size is None else min_size
+        return self.denominators() < min_size
+
+    def flagged(self, metrics=None, *, digits: int = 3) -> pd.DataFrame:
+        """Per-group rates for reading, each marked ``†`` when its own denominator is small.
+
+        Parameters
+        ----------
+        metrics : list of str, optional
+            Rates to show (default: every rate).
+        digits : int, default 3
+            Decimals shown.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``count`` and the rates as text, e.g. ``"0.300 †"``.
+        """
+        metrics = _check_metrics(metrics)
+        small = self.small_rates()
+        shown = pd.DataFrame(index=self.by_group.index)
+        shown["count"] = self.by_group["count"]
+        for m in metrics:
+            values = self.by_group[m].map(lambda v: "n/a" if pd.isna(v) else f"{v:.{digits}f}")
+            shown[m] = values.where(~small[m], values + " †")
+        return shown
+
+    def verdict(self, threshold=0.8) -> str:
+        """The four-fifths verdict with its uncertainty: passes, fails or inconclusive.
+
+        Each group's disparate impact is its favourable rate divided by the
+        reference group's, with the bootstrap interval of that ratio. It
+        ``"passes"`` when every interval lies at or above ``threshold``,
+        ``"fails"`` when some interval lies wholly below it, and is
+        ``"inconclusive"`` otherwise (an interval straddles the threshold). The
+        ratio to one fixed reference is not the largest of several noisy gaps,
+        so its interval is not biased the way a max-min gap's is. Without
+        intervals (``n_boot=0``) the point estimates decide.
+
+        Parameters
+        ----------
+        threshold : float, default 0.8
+
+        Returns
+        -------
+        str
+            ``"passes"``, ``"fails"`` or ``"inconclusive"``.
+        """
+        if not isinstance(threshold, numbers.Real) or not 0 < threshold:
+            raise ValueError(f"threshold must be a positive number such as 0.8, got {threshold!r}.")
+        di = self.disparate_impact.dropna(subset=["disparate_impact"])
+        low = di["ci_low"].fillna(di["disparate_impact"])
+        high = di["ci_high"].fillna(di["disparate_impact"])
+        if (high < threshold).any():
+            return "fails"
+        if (low >= threshold).all():
+            return "passes"
+        return "inconclusive"
+
+    def gap(self, name: str) -> dict[str, float]:
+        """A headline disparity with its interval: ``value, ci_low, ci_high``.
+
+        Parameters
+        ----------
+        name : str
+            ``"demographic_parity_difference"``, ``"equalized_odds_difference"``
+            (the larger of the true- and false-positive-rate gaps, with that gap's
+            interval), ``"true_positive_rate_difference"`` or
+            ``"false_positive_rate_difference"``.
+
+        Returns
+        -------
+        dict
+        """
+        rates = {
+            "demographic_parity_difference": ["selection_rate"],
+            "equalized_odds_difference": ["true_positive_rate", "false_positive_rate"],
+            "true_positive_rate_difference": ["true_positive_rate"],
+            "false_positive_rate_difference": ["false_positive_rate"],
+        }
+        if name not in rates:
+            raise ValueError(f"gap must be one of {sorted(rates)}, got {name!r}.")
+        rows = self._difference.loc[rates[name]]
+        row = rows.loc[rows["value"].idxmax()] if rows["value"].notna().any() else rows.iloc[0]
+        return {k: float(row[k]) for k in ("value", "ci_low", "ci_high")}
+
     def summary(self) -> dict:
         """The headline fairness metrics as plain floats.
 
@@ -332,3 +463,32 @@ def _frame_json(frame):
         str(metric): {col: to_jsonable(val) for col, val in row.items()}
         for metric, row in frame.iterrows()
     }
+
+
+def interval_verdict(value, ci_low, ci_high, bound, *, at_most: bool = True) -> str:
+    """``"passes"``, ``"fails"`` or ``"inconclusive"``: a check of an estimate against a bound.
+
+    A check ``value ≤ bound`` (``at_most=True``; ``value ≥ bound`` otherwise)
+    passes when the whole interval satisfies it, fails when none of it does, and
+    is inconclusive when the interval straddles the bound. Without an interval
+    (NaN ends) the point estimate decides.
+
+    Parameters
+    ----------
+    value, ci_low, ci_high : float
+    bound : float
+    at_most : bool, default True
+
+    Returns
+    -------
+    str
+    """
+    low = value if np.isnan(ci_low) else ci_low
+    high = value if np.isnan(ci_high) else ci_high
+    if not at_most:
+        low, high, bound = -high, -low, -bound
+    if high <= bound:
+        return "passes"
+    if low > bound:
+        return "fails"
+    return "inconclusive"

@@ -14,6 +14,7 @@ from fairaudit.mitigation._gate import (
     fairness_gate,
     gate_passes,
 )
+from fairaudit.mitigation._protocol import check_unseen, fit_rows, split_rows
 from fairaudit.mitigation._reductions import (
     CONSTRAINTS,
     DISPARITY_OF,
@@ -42,6 +43,9 @@ __all__ = [
     "fit_threshold_optimizer",
     "sweep_exponentiated_gradient",
     "sweep_grid_search",
+    "split_rows",
+    "fit_rows",
+    "check_unseen",
     "predict",
     "evaluate",
     "tradeoff_table",

@@ -70,6 +70,8 @@ from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
+from fairaudit.mitigation._protocol import record_fit_rows
+
 __all__ = [
     "CONSTRAINTS",
     "DISPARITY_OF",
@@ -265,7 +267,7 @@ def fit_threshold_optimizer(
         prefit=True,
         predict_method=predict_method,
     )
-    return to.fit(X_val, y, sensitive_features=sf)
+    return record_fit_rows(to.fit(X_val, y, sensitive_features=sf), X_val)
 
 
 def _objective_moment(objective: str, y) -> ErrorRate:
@@ -388,7 +390,7 @@ def sweep_exponentiated_gradient(
             eg.fit(X, y, sensitive_features=sf)
         if preprocessor is not None:
             eg = Pipeline([("preprocess", FrozenEstimator(preprocessor)), ("mitigator", eg)])
-        models[name_format.format(bound=bound)] = eg
+        models[name_format.format(bound=bound)] = record_fit_rows(eg, X_train)
     return models
 
 
@@ -460,4 +462,7 @@ def sweep_grid_search(
         warnings.filterwarnings("ignore", message=".*did not converge.*")
         warnings.filterwarnings("ignore", message=".*failed to converge.*")
         gs.fit(X, y, sensitive_features=sf)
-    return {name_format.format(index=i): model for i, model in enumerate(gs.predictors_)}
+    return {
+        name_format.format(index=i): record_fit_rows(model, X_train)
+        for i, model in enumerate(gs.predictors_)
+    }

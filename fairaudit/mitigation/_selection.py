@@ -27,6 +27,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 from sklearn.pipeline import Pipeline
 
 from fairaudit.mitigation._gate import fairness_gate, gate_passes
+from fairaudit.mitigation._protocol import check_unseen
 from fairaudit.mitigation._reductions import _as_labels, _as_sensitive, _check_fraction
 
 __all__ = [
@@ -159,6 +160,7 @@ def tradeoff_table(
     """
     if not models:
         raise ValueError("models is empty; pass a dict of name -> fitted model.")
+    check_unseen(models, X)
     rows = {}
     for name, model in models.items():
         pred = predict(model, X, sensitive_features, random_state=random_state)

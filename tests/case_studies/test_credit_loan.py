@@ -30,6 +30,10 @@ MODEL_FIELDS = {
     "demographic_parity_difference",
     "disparate_impact",
     "passes_four_fifths",
+    "four_fifths",
+    "validation",
+    "test_disparity",
+    "test_within_bound",
     "audit",
 }
 FIGURES = [
@@ -71,7 +75,7 @@ def _run(tmp_path_factory, **parameters):
 
 @pytest.fixture(scope="module")
 def sex_run(credit, tmp_path_factory):
-    return _run(tmp_path_factory, sample_fraction=0.3, epsilons=[0.01, 0.05])
+    return _run(tmp_path_factory, sample_fraction=0.5, epsilons=[0.01, 0.05])
 
 
 VARIANTS = {
@@ -136,7 +140,10 @@ def _check_against_predictions(summary, predictions, credit, sensitive):
             demographic_parity_difference(y, pred, sensitive_features=groups)
         )
         assert entry["disparate_impact"] == pytest.approx(_disparate_impact(pred, groups))
-        assert entry["passes_four_fifths"] == (entry["disparate_impact"] >= threshold)
+        verdict = entry["four_fifths"]  # from the interval: passes, fails or inconclusive
+        assert entry["passes_four_fifths"] == (verdict == "passes")
+        if verdict != "inconclusive":
+            assert (entry["disparate_impact"] >= threshold) == (verdict == "passes")
         counts = {g: row["count"] for g, row in entry["audit"]["by_group"].items()}
         assert counts == groups.value_counts().to_dict()
 
@@ -147,7 +154,9 @@ def test_summary_records_parameters_data_and_versions(sex_run, credit):
         assert summary["parameters"][key] == value
     assert summary["data"]["rows"] == len(credit) == 30_000
     assert summary["data"]["sha256"] == dataset_checksums("credit_card")
-    assert summary["data"]["rows_used"] == pytest.approx(0.3 * 30_000, abs=2)
+    assert summary["data"]["rows_used"] == pytest.approx(
+        parameters["sample_fraction"] * 30_000, abs=2
+    )
     split = summary["data"]["split_rows"]
     assert sum(split.values()) == summary["data"]["rows_used"]
     assert split["test"] == len(predictions)
@@ -171,11 +180,17 @@ def test_mitigation_lowers_the_equalized_odds_difference(sex_run):
     base = models["unmitigated"]["equalized_odds_difference"]
     assert base > 0.05  # the synthetic feature makes the baseline unfair
     assert models["threshold_optimizer"]["equalized_odds_difference"] < base
-    validation = {row["model"]: row for row in sex_run[1]["validation"]}
-    chosen = validation[sex_run[1]["exponentiated_gradient_bound"]]
-    assert (
-        chosen["equalized_odds_difference"] < validation["unmitigated"]["equalized_odds_difference"]
+    # The ExponentiatedGradient finalist follows the stated rule among the EG models alone (on
+    # half a validation split it need not beat the unmitigated model there: that is measured).
+    table = pd.DataFrame(sex_run[1]["validation"]).set_index("model")
+    eg = table[table.index.str.startswith("EG bound=")]
+    within = eg[eg["equalized_odds_difference"] <= sex_run[3].get("max_disparity", 0.05)]
+    expected = (
+        within["balanced_accuracy"].idxmax()
+        if len(within)
+        else eg["equalized_odds_difference"].idxmin()
     )
+    assert sex_run[1]["exponentiated_gradient_bound"] == expected
 
 
 def test_model_choice_follows_the_stated_rule(sex_run):
@@ -209,20 +224,28 @@ def test_variant_runs_read_their_own_parameters(variant_run, credit):
     _check_against_predictions(summary, predictions, credit, sensitive)
 
 
-def test_variant_threshold_optimizer_meets_its_constraint_on_validation(variant_run):
-    _, summary, _, parameters = variant_run
-    constraint = parameters.get("constraint", "equalized_odds")
-    disparity = {
-        "equalized_odds": "equalized_odds_difference",
-        "demographic_parity": "demographic_parity_difference",
-        "true_positive_rate_parity": "true_positive_rate_difference",
-    }[constraint]
-    validation = {row["model"]: row for row in summary["validation"]}
-    # Fitted on the validation set, the thresholds equalise the constrained rate there
-    # (up to the randomisation of decisions in small groups).
-    assert validation["threshold_optimizer"][disparity] < max(
-        validation["unmitigated"][disparity], 0.1
-    )
+def test_variant_thresholds_are_fitted_and_compared_on_different_rows(variant_run):
+    _, summary, predictions, parameters = variant_run
+    protocol = summary["protocol"]
+    fitted, compared = set(protocol["thresholds_fitted_on"]), set(protocol["compared_on"])
+    assert fitted and compared and not fitted & compared
+    assert not (fitted | compared) & set(predictions.index)  # neither part is a test row
+    assert summary["data"]["split_rows"]["validation"] == len(fitted) + len(compared)
+    bound = parameters.get("max_disparity", 0.05)
+    for name, model in summary["models"].items():
+        # validation beside test, and a test verdict that follows the interval
+        assert {"balanced_accuracy", "equalized_odds_difference"} <= set(model["validation"])
+        gap = model["test_disparity"]
+        expected = (
+            "passes"
+            if gap["ci_high"] <= bound
+            else "fails"
+            if gap["ci_low"] > bound
+            else "inconclusive"
+        )
+        assert model["test_within_bound"] == expected, name
+        assert model["four_fifths"] in {"passes", "fails", "inconclusive"}
+        assert model["passes_four_fifths"] == (model["four_fifths"] == "passes")
 
 
 @pytest.mark.parametrize(

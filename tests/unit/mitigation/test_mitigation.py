@@ -293,8 +293,10 @@ def test_sweep_rejects_bad_settings(split, kwargs, match):
 
 
 def test_tradeoff_table_is_recomputable_from_the_saved_predictions(split):
-    _, (X_val, y_val, a_val), model = split
-    to = mit.fit_threshold_optimizer(model, X_val, y_val, a_val)
+    _, (X_all, y_all, a_all), model = split
+    fit_part, choose_part = mit.split_rows(X_all.index, y_all, a_all, random_state=0)
+    to = mit.fit_threshold_optimizer(model, X_all.loc[fit_part], y_all[fit_part], a_all[fit_part])
+    X_val, y_val, a_val = X_all.loc[choose_part], y_all[choose_part], a_all[choose_part]
     preds = {}
     table = mit.tradeoff_table(
         {"base": model, "to": to}, X_val, y_val, a_val, random_state=0, predictions=preds
@@ -350,3 +352,59 @@ def test_choose_accuracy_budget_takes_the_fairest_model_close_to_the_best():
 def test_choose_rejects_unknown_columns():
     with pytest.raises(ValueError, match="not in the table"):
         mit.choose_model(TABLE, disparity="demographic_parity_difference")
+
+
+def test_thresholds_are_never_scored_on_the_rows_they_were_fitted_on():
+    """The protocol: fit thresholds on one part of validation, choose on the other."""
+    from sklearn.linear_model import LogisticRegression
+
+    from fairaudit import mitigation as mit
+
+    rng = np.random.default_rng(5)
+    n = 1200
+    X = pd.DataFrame({"x": rng.normal(size=n), "z": rng.normal(size=n)})
+    groups = pd.Series(rng.choice(["a", "b"], n, p=[0.8, 0.2]))
+    y = pd.Series((X["x"] + 0.5 * (groups == "a") + rng.normal(size=n) > 0.3).astype(int))
+    train, val = X.index[:600], X.index[600:]
+    model = LogisticRegression().fit(X.loc[train], y[train])
+    fit_part, choose_part = mit.split_rows(val, y[val], groups[val], random_state=0)
+    assert fit_part.intersection(choose_part).empty
+    assert fit_part.union(choose_part).sort_values().equals(val)
+    for part in (fit_part, choose_part):  # stratified by label and group
+        share = pd.crosstab(y[part], groups[part], normalize=True)
+        expected = pd.crosstab(y[val], groups[val], normalize=True)
+        assert np.abs(share - expected).to_numpy().max() < 0.02
+
+    to = mit.fit_threshold_optimizer(model, X.loc[fit_part], y[fit_part], groups[fit_part])
+    assert mit.fit_rows(to).equals(fit_part)
+    models = {"baseline": model, "thresholds": to}
+    with pytest.raises(ValueError, match=r"'thresholds' was fitted on 300 of these 600 rows"):
+        mit.tradeoff_table(models, X.loc[val], y[val], groups[val], random_state=0)
+    with pytest.raises(ValueError, match="fitted on 300 of these 300 rows"):
+        mit.tradeoff_table(models, X.loc[fit_part], y[fit_part], groups[fit_part])
+    table = mit.tradeoff_table(
+        models, X.loc[choose_part], y[choose_part], groups[choose_part], random_state=0
+    )
+    assert list(table.index) == ["baseline", "thresholds"]
+    # the reductions record their training rows too
+    egs = mit.sweep_exponentiated_gradient(
+        LogisticRegression(), X.loc[train], y[train], groups[train], epsilons=[0.05], max_iter=5
+    )
+    assert mit.fit_rows(next(iter(egs.values()))).equals(train)
+    with pytest.raises(ValueError, match="was fitted on 600 of these 600 rows"):
+        mit.tradeoff_table(egs, X.loc[train], y[train], groups[train])
+
+
+def test_split_rows_copes_with_groups_too_small_to_stratify():
+    from fairaudit import mitigation as mit
+
+    index = pd.RangeIndex(50)
+    y = pd.Series([0] * 40 + [1] * 10)
+    groups = pd.Series(["a"] * 45 + ["b", "c", "d", "e", "f"])  # five singletons, one a positive
+    fit_part, choose_part = mit.split_rows(index, y, groups, random_state=0)
+    assert len(fit_part) == len(choose_part) == 25
+    assert fit_part.intersection(choose_part).empty
+    assert set(fit_part) >= {45, 46, 47, 48, 49}  # singletons go where thresholds are fitted
+    # every (label, group) pair of group "a" (40 zeros, 5 ones) is in both parts
+    for part in (fit_part, choose_part):
+        assert set(y[part][groups[part] == "a"]) == {0, 1}
