@@ -32,6 +32,7 @@ from fairaudit.mitigation._selection import (
     evaluate,
     pareto_front,
     predict,
+    price_of_checks,
     tradeoff_table,
 )
 
@@ -54,6 +55,7 @@ __all__ = [
     "assess",
     "compare_with_baseline",
     "choose_release",
+    "price_of_checks",
     "CHECKS",
     "fairness_gate",
     "gate_passes",

@@ -53,6 +53,7 @@ _COLUMNS = [
     "threshold",
     "passed",
     "conclusive",
+    "blocking",
 ]
 
 
@@ -62,6 +63,7 @@ def fairness_gate(
     dpd_max: float = 0.1,
     eod_max: float = 0.1,
     di_min: float = 0.8,
+    blocking=None,
 ) -> pd.DataFrame:
     """Check an audit against the gate's thresholds.
 
@@ -81,12 +83,17 @@ def fairness_gate(
         Largest acceptable equalized odds difference, in [0, 1].
     di_min : float, default=0.8
         Smallest acceptable disparate impact, in (0, 1].
+    blocking : iterable of str, optional
+        The checks that block a release (names in :data:`CHECKS`); the others
+        are reported only. Default: all three. Tie the blocking checks to the
+        harm: when qualified people being turned away is the harm, the
+        equalized-odds check blocks and the selection-rate checks inform.
 
     Returns
     -------
     pandas.DataFrame
         Indexed by check (see :data:`CHECKS`), columns ``description, value,
-        ci_low, ci_high, rule, threshold, passed, conclusive``. A check whose
+        ci_low, ci_high, rule, threshold, passed, conclusive, blocking``. A check whose
         value is undefined (NaN) fails: the gate cannot vouch for what it
         cannot measure.
 
@@ -110,11 +117,19 @@ def fairness_gate(
         "equalized_odds_difference": _check_threshold(eod_max, "eod_max", 0.0, 1.0),
         "disparate_impact": _check_threshold(di_min, "di_min", 0.0, 1.0, open_low=True),
     }
+    blocking = list(CHECKS) if blocking is None else list(blocking)
+    unknown = [b for b in blocking if b not in CHECKS]
+    if unknown or not blocking:
+        raise ValueError(
+            f"blocking must name at least one of the checks {list(CHECKS)}, got {blocking!r}."
+        )
     if isinstance(result, Mapping) and not _is_summary(result):
         if not result:
             raise ValueError("result is an empty dict; pass at least one audit to gate.")
         tables = {
-            str(label): fairness_gate(r, dpd_max=dpd_max, eod_max=eod_max, di_min=di_min)
+            str(label): fairness_gate(
+                r, dpd_max=dpd_max, eod_max=eod_max, di_min=di_min, blocking=blocking
+            )
             for label, r in result.items()
         }
         return pd.concat(tables, names=["audit", "check"])
@@ -140,13 +155,14 @@ def fairness_gate(
                 "threshold": limit,
                 "passed": bool(passed) and not np.isnan(value),
                 "conclusive": bool(conclusive),
+                "blocking": check in blocking,
             }
         )
     return pd.DataFrame(rows).set_index("check")[_COLUMNS]
 
 
 def gate_passes(table: pd.DataFrame) -> bool:
-    """Whether every check of a :func:`fairness_gate` table passed.
+    """Whether every blocking check of a :func:`fairness_gate` table passed.
 
     Parameters
     ----------
@@ -168,6 +184,8 @@ def gate_passes(table: pd.DataFrame) -> bool:
         raise TypeError("Pass the table returned by fairness_gate (it has a 'passed' column).")
     if table.empty:
         raise ValueError("The gate table is empty; there is nothing to pass.")
+    if "blocking" in table.columns:
+        return bool(table.loc[table["blocking"].astype(bool), "passed"].all())
     return bool(table["passed"].all())
 
 

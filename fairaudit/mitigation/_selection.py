@@ -38,6 +38,7 @@ __all__ = [
     "evaluate",
     "pareto_front",
     "predict",
+    "price_of_checks",
     "tradeoff_table",
 ]
 
@@ -298,7 +299,8 @@ def assess(y_true, y_pred, result, **gate) -> dict:
         ``accuracy``, ``f1``, the demographic parity, equalized odds, true- and
         false-positive-rate and error-rate differences and the disparate impact
         (undefined rates skipped, as the audit does), ``gate_checks_passed``
-        and ``gate_passed``.
+        and ``gate_passed`` (every blocking check passed), and ``passes_<check>``
+        for each check.
     """
     y = _as_labels(y_true, "y_true")
     pred = _as_labels(y_pred, "y_pred")
@@ -315,6 +317,7 @@ def assess(y_true, y_pred, result, **gate) -> dict:
         "disparate_impact": summary["disparate_impact"],
         "gate_checks_passed": int(checks["passed"].sum()),
         "gate_passed": gate_passes(checks),
+        **{f"passes_{check}": bool(ok) for check, ok in checks["passed"].items()},
     }
 
 
@@ -358,41 +361,36 @@ def compare_with_baseline(
     return out
 
 
-def choose_release(table: pd.DataFrame, *, disparity: str, candidates=None) -> str:
-    """Gate first: the candidate within the accuracy tolerance that best passes the gate.
+def choose_release(table: pd.DataFrame, *, disparity: str, candidates=None):
+    """The most accurate candidate that passes the gate's blocking checks within every tolerance.
 
-    Among ``candidates`` (all rows if None) whose ``accuracy_within_tolerance``
-    holds (see :func:`compare_with_baseline`): one that passes the whole gate,
-    then the most gate checks passed, then the smallest ``disparity``, then the
-    highest accuracy, then table order. Include the baseline among the
-    candidates, so that "do not mitigate" is a possible answer.
+    Among ``candidates`` (all rows if None) that pass the blocking checks
+    (``gate_passed``) and hold the tolerance on accuracy and, where the table
+    has it, on F1 (see :func:`compare_with_baseline`): the highest accuracy,
+    ties broken by the smaller ``disparity``, then table order. Include the
+    baseline among the candidates, so that "do not mitigate" is a possible
+    answer. When no candidate qualifies the answer is None: nothing may ship.
 
     Parameters
     ----------
     table : pandas.DataFrame
         Rows from :func:`assess`, with the columns :func:`compare_with_baseline` adds.
     disparity : str
-        The column a tie in gate checks is broken on.
+        The column that breaks a tie in accuracy.
     candidates : list of labels, optional
         The rows that may be chosen (e.g. the deterministic ones).
 
     Returns
     -------
-    str
-        The chosen row's label.
+    str or None
+        The chosen row's label, or None if no candidate qualifies.
 
     Raises
     ------
     ValueError
-        If a needed column is missing or no candidate holds the tolerance.
+        If a needed column is missing.
     """
-    needed = [
-        "gate_passed",
-        "gate_checks_passed",
-        disparity,
-        "accuracy",
-        "accuracy_within_tolerance",
-    ]
+    needed = ["gate_passed", disparity, "accuracy", "accuracy_within_tolerance"]
     missing = [c for c in needed if c not in table.columns]
     if missing:
         raise ValueError(
@@ -400,12 +398,51 @@ def choose_release(table: pd.DataFrame, *, disparity: str, candidates=None) -> s
             "compare_with_baseline."
         )
     sub = table if candidates is None else table.loc[list(candidates)]
-    eligible = sub[sub["accuracy_within_tolerance"].astype(bool)]
+    ok = sub["gate_passed"].astype(bool) & sub["accuracy_within_tolerance"].astype(bool)
+    if "f1_within_tolerance" in sub.columns:
+        ok &= sub["f1_within_tolerance"].astype(bool)
+    eligible = sub[ok]
     if eligible.empty:
-        raise ValueError("No candidate holds the accuracy tolerance; include the baseline.")
-    ranked = eligible.sort_values(
-        ["gate_passed", "gate_checks_passed", disparity, "accuracy"],
-        ascending=[False, False, True, False],
-        kind="stable",
-    )
+        return None
+    ranked = eligible.sort_values(["accuracy", disparity], ascending=[False, True], kind="stable")
     return ranked.index[0]
+
+
+def price_of_checks(table: pd.DataFrame, baseline, *, candidates=None) -> pd.DataFrame:
+    """What each gate check costs: the most accurate candidate that passes it, against the baseline.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows from :func:`assess` (with ``passes_<check>`` columns) and
+        :func:`compare_with_baseline`.
+    baseline : label
+        The baseline's row.
+    candidates : list of labels, optional
+        The rows considered (e.g. the deterministic ones; the baseline among them).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per check: ``cheapest`` (the most accurate candidate passing
+        it, None if none does), ``accuracy_change`` and ``f1_change`` against
+        the baseline (0 when the baseline passes; NaN when nothing does).
+    """
+    sub = table if candidates is None else table.loc[list(candidates)]
+    rows = {}
+    for column in [c for c in table.columns if c.startswith("passes_")]:
+        passing = sub[sub[column].astype(bool)]
+        if passing.empty:
+            rows[column[len("passes_") :]] = {
+                "cheapest": None,
+                "accuracy_change": np.nan,
+                "f1_change": np.nan,
+            }
+            continue
+        best = passing["accuracy"].astype(float).idxmax()
+        rows[column[len("passes_") :]] = {
+            "cheapest": best,
+            "accuracy_change": float(table.loc[best, "accuracy"] - table.loc[baseline, "accuracy"]),
+            "f1_change": float(table.loc[best, "f1"] - table.loc[baseline, "f1"]),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("check")

@@ -180,3 +180,25 @@ def test_bad_parameter_fails_fast_with_a_clear_message(adult, tmp_path):
             {"sensitive_features": ["gender"], "output_dir": str(tmp_path / "run")},
         )
     assert not (tmp_path / "run").exists()
+
+
+def test_default_story_keeps_its_promise(adult, tmp_path_factory):
+    """With the default parameters (full data), what the notebook's introduction promises holds."""
+    _, report, _, _, validation_rows = _run(tmp_path_factory, sample_fraction=1.0)
+    chosen, test = report["chosen"], report["test"]
+    assert chosen["shippable"] and chosen["kind"] != "baseline"
+    assert report["metadata"]["parameters"]["constraint"] == "equalized_odds"  # harm-led default
+    # within the tolerance on accuracy and F1, on the test set
+    assert test["deltas"]["accuracy"] >= -0.03 and test["deltas"]["f1"] >= -0.03
+    before = test["before"]["fairness"]["sex"]
+    after = test["after"]["fairness"]["sex"]
+    assert after["equalized_odds_difference"] <= before["equalized_odds_difference"]
+    assert after["demographic_parity_difference"] < before["demographic_parity_difference"]
+    # the report states the gate's outcome, and validation sits beside test for the chosen rule
+    assert isinstance(test["release_gate_passed"], bool)
+    assert test["release_gate_verdict"] in {"passes", "fails", "inconclusive"}
+    assert chosen["validation"]["gate_passed"] is True
+    assert chosen["test"]["accuracy"] == pytest.approx(test["after"]["performance"]["accuracy"])
+    protocol = chosen["protocol"]
+    assert protocol["thresholds_fitted_on"] + protocol["compared_on"] == len(validation_rows)
+    assert protocol["compared_on"] > 0

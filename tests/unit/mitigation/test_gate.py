@@ -137,3 +137,70 @@ def test_bad_inputs_are_refused():
         fairness_gate({})
     with pytest.raises(TypeError, match="fairness_gate"):
         gate_passes(pd.DataFrame({"x": [1]}))
+
+
+def test_only_blocking_checks_decide_the_gate():
+    summary = {
+        "demographic_parity_difference": 0.18,  # fails its 0.1 bound, reported only
+        "equalized_odds_difference": 0.05,
+        "disparate_impact": 0.6,  # fails, reported only
+    }
+    table = fairness_gate(summary, blocking=["equalized_odds_difference"])
+    assert table["blocking"].tolist() == [False, True, False]
+    assert table["passed"].tolist() == [False, True, False]
+    assert gate_passes(table)
+    assert not gate_passes(fairness_gate(summary))  # every check blocks by default
+    worse = {**summary, "equalized_odds_difference": 0.2}
+    assert not gate_passes(fairness_gate(worse, blocking=["equalized_odds_difference"]))
+    with pytest.raises(ValueError, match="blocking must name at least one of the checks"):
+        fairness_gate(summary, blocking=["accuracy"])
+    with pytest.raises(ValueError, match="blocking must name at least one"):
+        fairness_gate(summary, blocking=[])
+
+
+def _release_table():
+    from fairaudit.mitigation import compare_with_baseline
+
+    table = pd.DataFrame(
+        {
+            "accuracy": [0.870, 0.868, 0.860, 0.830, 0.869],
+            "f1": [0.700, 0.660, 0.690, 0.650, 0.699],
+            "equalized_odds_difference": [0.12, 0.06, 0.08, 0.02, 0.09],
+            "gate_passed": [False, True, True, True, True],
+            "passes_equalized_odds_difference": [False, True, True, True, True],
+            "passes_demographic_parity_difference": [False, False, False, True, False],
+        },
+        index=["baseline", "f1 drops", "fair", "costly", "randomised"],
+    )
+    return compare_with_baseline(table, "baseline", tolerance=0.03)
+
+
+def test_release_is_the_most_accurate_candidate_passing_within_accuracy_and_f1_tolerance():
+    from fairaudit.mitigation import choose_release
+
+    table = _release_table()
+    # "f1 drops" is the most accurate passing one, but its F1 falls 4 points; "costly" loses
+    # 4 points of accuracy; "randomised" may not ship.
+    deterministic = ["baseline", "f1 drops", "fair", "costly"]
+    assert choose_release(
+        table, disparity="equalized_odds_difference", candidates=deterministic
+    ) == ("fair")
+    # with no passing candidate inside the tolerance, nothing is chosen
+    blocked = table.assign(gate_passed=[False, True, False, True, False])
+    assert (
+        choose_release(blocked, disparity="equalized_odds_difference", candidates=deterministic)
+        is None
+    )
+
+
+def test_price_of_each_check_is_the_accuracy_of_the_best_candidate_passing_it():
+    from fairaudit.mitigation import price_of_checks
+
+    table = _release_table()
+    deterministic = ["baseline", "f1 drops", "fair", "costly"]
+    price = price_of_checks(table, "baseline", candidates=deterministic)
+    assert price.loc["equalized_odds_difference", "cheapest"] == "f1 drops"
+    assert price.loc["equalized_odds_difference", "accuracy_change"] == pytest.approx(-0.002)
+    assert price.loc["equalized_odds_difference", "f1_change"] == pytest.approx(-0.04)
+    assert price.loc["demographic_parity_difference", "cheapest"] == "costly"
+    assert price.loc["demographic_parity_difference", "accuracy_change"] == pytest.approx(-0.04)
