@@ -202,7 +202,9 @@ def windowed_disparate_impact(
         monitored_total, reference_favourable, reference_total,
         monitored_rate, reference_rate, disparate_impact, ci_low, ci_high``,
         ``status`` (``"ok"``, ``"alert"``, ``"undefined"`` when a group has no
-        records or the reference group no favourable outcome) and ``alert``.
+        records or the reference group no favourable outcome), ``alert`` (the
+        point estimate is below the threshold) and ``alert_confirmed`` (the whole
+        interval is: fewer false alarms, later detection).
         ``records_used < min_records`` means the whole history was too short.
     """
     if not isinstance(log, PayloadLog | TableLog):
@@ -276,6 +278,7 @@ _WINDOW_COLUMNS = [
     "ci_high",
     "status",
     "alert",
+    "alert_confirmed",
 ]
 
 
@@ -306,6 +309,8 @@ def _finish_windows(grid, config, ci, n_boot, random_state):
         out["reference_rate"] = grid["r_fav"] / grid["r_tot"].where(grid["r_tot"] > 0)
     out[["disparate_impact", "ci_low", "ci_high"]] = di.to_numpy()
     out["alert"] = out["disparate_impact"] < config.threshold
+    # false-alarm control: the whole interval lies below the threshold (NaN bounds never confirm)
+    out["alert_confirmed"] = out["ci_high"] < config.threshold
     out["status"] = np.where(
         out["disparate_impact"].isna(), "undefined", np.where(out["alert"], "alert", "ok")
     )

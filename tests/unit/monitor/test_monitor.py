@@ -208,6 +208,19 @@ def test_alerts_table_lists_exactly_the_low_windows(log):
     assert (defined["disparate_impact"] <= defined["ci_high"] + 1e-12).all()
 
 
+def test_a_confirmed_alert_needs_the_whole_interval_below_the_threshold(log):
+    config = FairnessConfig("group", "a", "b", favourable=1, threshold=0.9, min_records=20)
+    windows = windowed_disparate_impact(log, config, n_boot=200, random_state=0)
+    expected = windows["ci_high"].to_numpy() < 0.9  # by hand, from the interval
+    np.testing.assert_array_equal(windows["alert_confirmed"].to_numpy(), expected)
+    # a confirmed alert is always an alert; the converse fails for straddling intervals
+    assert not (windows["alert_confirmed"] & ~windows["alert"]).any()
+    straddling = windows["alert"] & (windows["ci_high"] >= 0.9)
+    assert straddling.any() and not windows.loc[straddling, "alert_confirmed"].any()
+    unmeasured = windowed_disparate_impact(log, config, n_boot=0)  # no interval, no confirmation
+    assert unmeasured["ci_high"].isna().all() and not unmeasured["alert_confirmed"].any()
+
+
 # --------------------------------------------------------------------------- payload log
 
 
