@@ -143,7 +143,9 @@ def test_intersectional_variant_with_reductions(adult, intersection_run):
     assert report["metadata"]["parameters"]["constraint"] == "equalized_odds"
     names = [row["model"] for row in report["validation_tradeoff"]]
     assert names[0] == "hgb (baseline)"
-    assert [n for n in names if n.startswith("GS #")] == [f"GS #{i}" for i in range(4)]
+    # GridSearch's Lagrange grid cannot cover ten sex × race groups: skipped, and said why
+    assert not [n for n in names if n.startswith("GS #")]
+    assert "10 groups of sex × race" in report["skipped"]["grid_search"]
     assert "EG bound=0.02 (majority vote)" in names and "EG bound=0.02 (randomised)" in names
     # Post-processing is skipped exactly when some sex × race group has a single label in
     # validation (no threshold can be learned there); the run says so and goes on.
