@@ -132,6 +132,10 @@ def reset_copy(name: str, target: str | Path = "workspace") -> tuple[Path, Path 
     if copy.exists():
         stamp = time.strftime("%Y%m%d-%H%M%S")
         backup = target / ".backups" / f"{source.stem}-{stamp}.ipynb"
+        n = 2
+        while backup.exists():  # two resets in one second keep both old copies
+            backup = target / ".backups" / f"{source.stem}-{stamp}-{n}.ipynb"
+            n += 1
         backup.parent.mkdir(parents=True, exist_ok=True)
         copy.replace(backup)
     write_text_atomic(copy, convert(source, "student"))

@@ -113,6 +113,11 @@ def test_working_copies_are_made_once_never_overwritten_and_reset_keeps_a_backup
     copy, backup = reset_copy("01", tmp_path)
     assert copy == mine and "answer_fpr = None" in mine.read_text()
     assert backup.parent == tmp_path / ".backups" and backup.read_text() == edited
+    mine.write_text(edited + " ")  # reset twice within a second: both old copies are kept
+    _, second = reset_copy("01", tmp_path)
+    _, third = reset_copy("01_credit_loan", tmp_path)
+    assert len({backup, second, third}) == 3
+    assert backup.read_text() == edited and second.read_text() == edited + " "
     with pytest.raises(ValueError, match="no notebook '99'"):
         reset_copy("99", tmp_path)
 
