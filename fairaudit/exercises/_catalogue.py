@@ -173,6 +173,11 @@ def _monitor_di_by_hand(answer, *, window):
     )
 
 
+def _alerts(windows) -> pd.Series:
+    """The ``alert`` column as booleans (an undefined window does not alert)."""
+    return windows["alert"].fillna(False).astype(bool)
+
+
 def _before(windows, release):
     return windows.loc[windows["window_start"] < release]
 
@@ -184,20 +189,20 @@ def _before(windows, release):
 )
 def _monitor_false_alarm_rate(answer, *, windows, release):
     before = _before(windows, release)
-    alerts = before["alert"].fillna(False).astype(bool)
+    alerts = _alerts(before)
     value = as_number(answer)
     if close(value, alerts.mean()):
         return True, ""
     if close(value, alerts.sum()):
         return False, "that is a count; a rate divides it by the number of windows before release."
-    if close(value, windows["alert"].fillna(False).astype(bool).mean()):
+    if close(value, _alerts(windows).mean()):
         return False, "only the windows before the release: after it, an alert may be a true one."
     return False, "use the `alert` column of the windows that start before the release."
 
 
 def persistent_alerts(windows, k: int) -> pd.Series:
     """Whether each window closes a run of at least ``k`` alerting windows in a row."""
-    alert = windows.sort_values("window_start")["alert"].fillna(False).astype(bool)
+    alert = _alerts(windows.sort_values("window_start"))
     return alert.astype(int).rolling(k, min_periods=k).sum().eq(k)
 
 
@@ -213,7 +218,7 @@ def _monitor_persistent_alerts(answer, *, windows, release, k):
     value = as_number(answer)
     if close(value, int((persistent & after).sum())):
         return True, ""
-    if close(value, int((ordered["alert"].fillna(False).astype(bool) & after).sum())):
+    if close(value, int((_alerts(ordered) & after).sum())):
         return False, f"that counts every alert; count only windows ending a run of {k} alerts."
     if close(value, int(persistent.sum())):
         return False, "count only the windows after the release."

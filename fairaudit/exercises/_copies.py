@@ -20,6 +20,11 @@ VARIANTS = ("student", "teacher")
 KERNEL = {"name": "fairaudit", "display_name": "fairaudit (Python 3.11)", "language": "python"}
 
 
+def _at_root(target) -> Path:
+    """``target`` as given if absolute, else inside the project (never the current folder)."""
+    return Path(target) if Path(target).is_absolute() else project_root() / target
+
+
 def _notebooks() -> list[Path]:
     return sorted((project_root() / "notebooks").glob("[0-9]*.ipynb"))
 
@@ -87,7 +92,7 @@ def build_workshop(target: str | Path = "workshop") -> dict[str, list[Path]]:
     dict
         The files written, per variant.
     """
-    target = Path(target) if Path(target).is_absolute() else project_root() / target
+    target = _at_root(target)
     written: dict[str, list[Path]] = {}
     for variant in VARIANTS:
         for source in _notebooks():
@@ -103,7 +108,7 @@ def make_copies(target: str | Path = "workspace") -> tuple[list[Path], list[Path
     -------
     (created, kept) : tuple of lists of paths
     """
-    target = Path(target) if Path(target).is_absolute() else project_root() / target
+    target = _at_root(target)
     created, kept = [], []
     for source in _notebooks():
         copy = target / source.name
@@ -127,7 +132,7 @@ def reset_copy(name: str, target: str | Path = "workspace") -> tuple[Path, Path 
         If ``name`` matches no case study.
     """
     source = _notebook_named(name)
-    target = Path(target) if Path(target).is_absolute() else project_root() / target
+    target = _at_root(target)
     copy, backup = target / source.name, None
     if copy.exists():
         stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -200,8 +200,7 @@ class AuditResult:
         ValueError
             If ``threshold`` is not a positive number.
         """
-        if not isinstance(threshold, numbers.Real) or not 0 < threshold:
-            raise ValueError(f"threshold must be a positive number such as 0.8, got {threshold!r}.")
+        _check_di_threshold(threshold)
         di = self.disparate_impact["disparate_impact"]
         if len(self.by_group) < 2:
             warnings.warn(
@@ -317,16 +316,12 @@ class AuditResult:
         str
             ``"passes"``, ``"fails"`` or ``"inconclusive"``.
         """
-        if not isinstance(threshold, numbers.Real) or not 0 < threshold:
-            raise ValueError(f"threshold must be a positive number such as 0.8, got {threshold!r}.")
+        _check_di_threshold(threshold)
         di = self.disparate_impact.dropna(subset=["disparate_impact"])
-        low = di["ci_low"].fillna(di["disparate_impact"])
-        high = di["ci_high"].fillna(di["disparate_impact"])
-        if (high < threshold).any():
-            return "fails"
-        if (low >= threshold).all():
-            return "passes"
-        return "inconclusive"
+        return combine_verdicts(
+            interval_verdict(v, lo, hi, threshold, at_most=False)
+            for v, lo, hi in di[["disparate_impact", "ci_low", "ci_high"]].itertuples(index=False)
+        )
 
     def gap(self, name: str) -> dict[str, float]:
         """A headline disparity with its interval: ``value, ci_low, ci_high``.
@@ -492,3 +487,17 @@ def interval_verdict(value, ci_low, ci_high, bound, *, at_most: bool = True) -> 
     if low > bound:
         return "fails"
     return "inconclusive"
+
+
+def combine_verdicts(verdicts) -> str:
+    """One verdict from several checks: fails if any fails, passes if all pass (or there are
+    none), inconclusive otherwise."""
+    verdicts = set(verdicts)
+    if "fails" in verdicts:
+        return "fails"
+    return "passes" if verdicts <= {"passes"} else "inconclusive"
+
+
+def _check_di_threshold(threshold) -> None:
+    if not isinstance(threshold, numbers.Real) or not 0 < threshold:
+        raise ValueError(f"threshold must be a positive number such as 0.8, got {threshold!r}.")

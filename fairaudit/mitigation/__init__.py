@@ -11,8 +11,10 @@ from fairaudit.mitigation._decision_rule import (
 from fairaudit.mitigation._derandomise import VoteMixture, thresholds_from_optimizer
 from fairaudit.mitigation._gate import (
     CHECKS,
+    check_verdicts,
     fairness_gate,
     gate_passes,
+    gate_verdict,
 )
 from fairaudit.mitigation._protocol import check_unseen, fit_rows, split_rows
 from fairaudit.mitigation._reductions import (
@@ -59,6 +61,8 @@ __all__ = [
     "CHECKS",
     "fairness_gate",
     "gate_passes",
+    "gate_verdict",
+    "check_verdicts",
     "FORMAT",
     "TRUSTED_TYPES",
     "DecisionRule",

@@ -35,7 +35,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["CHECKS", "fairness_gate", "gate_passes"]
+from fairaudit.metrics._result import combine_verdicts, interval_verdict
+
+__all__ = ["CHECKS", "check_verdicts", "fairness_gate", "gate_passes", "gate_verdict"]
 
 #: Check name -> (readable description, comparison) in the gate's order.
 CHECKS = {
@@ -187,6 +189,49 @@ def gate_passes(table: pd.DataFrame) -> bool:
     if "blocking" in table.columns:
         return bool(table.loc[table["blocking"].astype(bool), "passed"].all())
     return bool(table["passed"].all())
+
+
+def check_verdicts(table: pd.DataFrame) -> pd.Series:
+    """Each check's verdict from its interval: ``passes``, ``fails`` or ``inconclusive``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table from :func:`fairness_gate`, or the rows of one audit in it.
+
+    Returns
+    -------
+    pandas.Series of str
+        Indexed like ``table``; without an interval the point estimate decides.
+    """
+    return pd.Series(
+        [
+            interval_verdict(r.value, r.ci_low, r.ci_high, r.threshold, at_most=r.rule == "<=")
+            for r in table.itertuples()
+        ],
+        index=table.index,
+        name="verdict",
+    )
+
+
+def gate_verdict(table: pd.DataFrame) -> str:
+    """The gate's verdict over its blocking checks, from their intervals.
+
+    ``fails`` if a blocking check's interval lies wholly on the wrong side of
+    its threshold, ``passes`` if every blocking interval lies on the right side,
+    ``inconclusive`` otherwise. :func:`gate_passes` is the point-estimate version.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table from :func:`fairness_gate`, or the rows of one audit in it.
+
+    Returns
+    -------
+    str
+    """
+    blocking = table[table["blocking"].astype(bool)] if "blocking" in table.columns else table
+    return combine_verdicts(check_verdicts(blocking))
 
 
 def _is_summary(mapping: Mapping) -> bool:

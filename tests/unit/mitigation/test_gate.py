@@ -204,3 +204,27 @@ def test_price_of_each_check_is_the_accuracy_of_the_best_candidate_passing_it():
     assert price.loc["equalized_odds_difference", "f1_change"] == pytest.approx(-0.04)
     assert price.loc["demographic_parity_difference", "cheapest"] == "costly"
     assert price.loc["demographic_parity_difference", "accuracy_change"] == pytest.approx(-0.04)
+
+
+def test_gate_verdict_reads_the_blocking_intervals():
+    from fairaudit.mitigation import check_verdicts, gate_verdict
+
+    table = pd.DataFrame(
+        {
+            "value": [0.15, 0.05, 0.60],
+            "ci_low": [0.12, 0.004, 0.55],
+            "ci_high": [0.18, 0.106, 0.66],
+            "rule": ["<=", "<=", ">="],
+            "threshold": [0.1, 0.1, 0.8],
+            "passed": [False, True, False],
+            "blocking": [False, True, False],
+        },
+        index=["demographic_parity_difference", "equalized_odds_difference", "disparate_impact"],
+    )
+    # by hand: 0.12 > 0.1 fails; 0.004..0.106 straddles 0.1; 0.66 < 0.8 fails
+    assert check_verdicts(table).tolist() == ["fails", "inconclusive", "fails"]
+    assert gate_verdict(table) == "inconclusive"  # only the blocking check counts
+    assert gate_verdict(table.assign(ci_high=[0.18, 0.09, 0.66])) == "passes"
+    assert gate_verdict(table.assign(blocking=True)) == "fails"
+    no_interval = table.assign(ci_low=np.nan, ci_high=np.nan)  # the point estimate decides
+    assert gate_verdict(no_interval) == "passes"
