@@ -20,9 +20,11 @@ Disparate impact
     below the threshold (default 80%, the four-fifths rule) raises an alert.
 Windows and ``min_records``
     Disparate impact is computed per time window (hourly by default). When a
-    window holds fewer than ``min_records`` requests, the newest earlier
-    requests are pulled in until it has enough; each window reports how many
-    came from earlier windows and the oldest and newest timestamps used.
+    window holds fewer than ``min_records`` records of the monitored and
+    reference groups (the records disparate impact rests on; other requests do
+    not count), the newest earlier such records are pulled in until it has
+    enough; each window reports how many came from earlier windows and the
+    oldest and newest timestamps used.
 Perturbation and de-biased decisions
     Every logged request is re-scored with the fairness attribute flipped
     (monitored to reference value and back). A decision that changes when only

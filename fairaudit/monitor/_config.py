@@ -81,8 +81,9 @@ class FairnessConfig:
         0.8 means 80%; values above 1 let a monitor also demand that the
         monitored group is not *over*-favoured relative to a ceiling.
     min_records : int, default=100
-        Smallest number of requests a window's disparate impact is computed
-        from; shorter windows are topped up with the newest earlier requests.
+        Smallest number of monitored and reference records a window's
+        disparate impact is computed from (requests of other groups do not
+        count); shorter windows are topped up with the newest earlier ones.
     window : str or pandas.Timedelta, default="1h"
         Window length, anything :class:`pandas.Timedelta` accepts.
 

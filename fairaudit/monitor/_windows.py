@@ -51,7 +51,8 @@ def _bucket_counts(log, config, origin, end) -> pd.DataFrame:
     """Per-window counts (aggregated in DuckDB): the only pass over every record."""
     where = "WHERE scoring_timestamp < $end" if end is not None else ""
     sql = f"""
-        SELECT bucket, count(*) AS n, min(ts) AS oldest, max(ts) AS newest,
+        SELECT bucket, count(*) AS n, count(*) FILTER (WHERE grp > 0) AS g,
+               min(ts) FILTER (WHERE grp > 0) AS oldest, max(ts) FILTER (WHERE grp > 0) AS newest,
                count(*) FILTER (WHERE grp = 1) AS m_tot,
                count(*) FILTER (WHERE grp = 1 AND fav) AS m_fav,
                count(*) FILTER (WHERE grp = 2) AS r_tot,
@@ -97,27 +98,30 @@ def _window_plan(log, config, start, end, origin):
         )
     grid = pd.DataFrame({"bucket": pd.date_range(first, last, freq=width).as_unit("us")})
     counts["bucket"] = counts["bucket"].astype("datetime64[us]")
-    # cumulative count of records up to and including each window, over the whole history
+    # cumulative count of monitored and reference records (the ones disparate impact rests on;
+    # ``min_records`` counts them, not all requests) up to and including each window
     history = pd.concat([counts, grid[~grid["bucket"].isin(counts["bucket"])]])
-    history = history.sort_values("bucket").fillna({"n": 0}).reset_index(drop=True)
-    history["n"] = history["n"].astype(np.int64)
-    history["cum"] = history["n"].cumsum()
+    history = history.sort_values("bucket").fillna({"n": 0, "g": 0}).reset_index(drop=True)
+    history[["n", "g"]] = history[["n", "g"]].astype(np.int64)
+    history["cum"] = history["g"].cumsum()
     grid = grid.merge(history, on="bucket", how="left")
     for col in ("m_tot", "m_fav", "r_tot", "r_fav"):
         grid[col] = grid[col].fillna(0).astype(np.int64)
-    short = grid[grid["n"] < config.min_records][["bucket", "cum"]].copy()
+    short = grid[grid["g"] < config.min_records][["bucket", "cum"]].copy()
     short["lo"] = np.maximum(short["cum"] - config.min_records, 0)
     short["hi"] = short["cum"]
-    filled = history[history["n"] > 0][["bucket", "n", "cum"]]
+    # positions count group records only: ``n`` below is a window's monitored + reference records
+    filled = history[history["g"] > 0][["bucket", "g", "cum"]].rename(columns={"g": "n"})
     return grid, (short, filled), origin
 
 
 def _backfill_sql(config, end) -> str:
-    """Records used by each short window: the newest ``min_records`` records before its end.
+    """Records used by each short window: the newest ``min_records`` group records before its end.
 
-    Each record gets its global position = records in earlier windows + its
-    rank inside its own window (``row_number`` by timestamp, then request id);
-    a short window uses positions ``(lo, hi]``. Only windows that can supply
+    Only monitored and reference records count. Each gets its global position
+    = such records in earlier windows + its rank inside its own window
+    (``row_number`` by timestamp, then request id); a short window uses
+    positions ``(lo, hi]``. Only windows that can supply
     such records are ranked, so a log without short windows is never sorted.
     """
     # the time range that can hold needed records, so DuckDB skips other row groups by their
@@ -134,6 +138,7 @@ def _backfill_sql(config, end) -> str:
             SELECT src.*, needed.before + row_number() OVER (
                        PARTITION BY src.bucket ORDER BY src.ts, src.request_id) AS pos
             FROM ({_source_sql(config, where)}) src JOIN needed USING (bucket)
+            WHERE src.grp > 0
         )
         SELECT s.bucket AS target, r.request_id, r.ts, r.bucket, r.grp, r.fav
         FROM ranked r JOIN _short s ON r.pos > s.lo AND r.pos <= s.hi
@@ -204,8 +209,14 @@ def windowed_disparate_impact(
         ``status`` (``"ok"``, ``"alert"``, ``"undefined"`` when a group has no
         records or the reference group no favourable outcome), ``alert`` (the
         point estimate is below the threshold) and ``alert_confirmed`` (the whole
-        interval is: fewer false alarms, later detection).
-        ``records_used < min_records`` means the whole history was too short.
+        interval is, and the window has ``min_records`` records: fewer false
+        alarms, later detection).
+        ``records`` counts every request in the window; ``records_used`` and
+        ``backfilled`` count only monitored and reference records, the ones the
+        disparate impact rests on, and ``min_records`` counts those too (a window
+        of 100 requests with 20 monitored and 30 reference records is short when
+        ``min_records=100``). ``records_used < min_records`` means the whole
+        history was too short.
     """
     if not isinstance(log, PayloadLog | TableLog):
         log = TableLog(log)  # a table in another engine: counted where it lives
@@ -213,7 +224,7 @@ def windowed_disparate_impact(
     grid, plan, origin = _window_plan(log, config, start, end, origin)
     if grid is None:
         return pd.DataFrame(columns=_WINDOW_COLUMNS)
-    grid["used"] = grid["n"]
+    grid["used"] = grid["g"]
     if len(plan[0]):
         if isinstance(log, TableLog):
             end_ts = None if end is None else _timestamp(end, "end")
@@ -297,7 +308,8 @@ def _finish_windows(grid, config, ci, n_boot, random_state):
             "records_used": grid["used"].astype(np.int64),
         }
     )
-    out["backfilled"] = out["records_used"] - np.minimum(out["records"], out["records_used"])
+    own = grid["g"].fillna(0).astype(np.int64)
+    out["backfilled"] = out["records_used"] - np.minimum(own, out["records_used"])
     out["oldest_used"] = pd.to_datetime(grid["oldest"]).astype("datetime64[us]")
     out["newest_used"] = pd.to_datetime(grid["newest"]).astype("datetime64[us]")
     out["monitored_favourable"] = grid["m_fav"]
@@ -309,8 +321,12 @@ def _finish_windows(grid, config, ci, n_boot, random_state):
         out["reference_rate"] = grid["r_fav"] / grid["r_tot"].where(grid["r_tot"] > 0)
     out[["disparate_impact", "ci_low", "ci_high"]] = di.to_numpy()
     out["alert"] = out["disparate_impact"] < config.threshold
-    # false-alarm control: the whole interval lies below the threshold (NaN bounds never confirm)
-    out["alert_confirmed"] = out["ci_high"] < config.threshold
+    # false-alarm control: the whole interval lies below the threshold (NaN bounds never confirm),
+    # and the window rests on min_records records: a bootstrap of a handful of records (one
+    # monitored refusal gives the interval [0, 0]) is too degenerate to confirm anything
+    out["alert_confirmed"] = (out["ci_high"] < config.threshold) & (
+        out["records_used"] >= config.min_records
+    )
     out["status"] = np.where(
         out["disparate_impact"].isna(), "undefined", np.where(out["alert"], "alert", "ok")
     )
@@ -354,7 +370,7 @@ def window_records(log: PayloadLog, config: FairnessConfig, window_start, *, end
         )
     else:
         sql = f"SELECT request_id, ts, bucket, grp, fav FROM ({_source_sql(config, '')}) "
-        sql += "WHERE bucket = $start"
+        sql += "WHERE bucket = $start AND grp > 0"
         params = _sql_params(config, origin_ts, None) | {"start": start.to_pydatetime()}
         rows = log.connection.execute(sql, params).df()
     rows = rows.sort_values(["ts", "request_id"], ascending=False).reset_index(drop=True)

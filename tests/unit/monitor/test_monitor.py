@@ -79,17 +79,21 @@ ORIGIN = pd.Timestamp("2000-01-03")  # the monitor's documented default alignmen
 
 
 def _pandas_windows(df, config, origin=ORIGIN, first=None, last=None):
-    """Brute force: for each window, the newest max(n, min_records) records before its end."""
+    """Brute force: for each window, the newest max(g, min_records) group records before its end.
+
+    Group records are the monitored and reference ones; ``g`` is the window's own.
+    """
     df = df.sort_values(["ts", "request_id"]).reset_index(drop=True)
     width = config.window
     bucket = origin + ((df["ts"] - origin) // width) * width
     first = bucket.min() if first is None else first
     last = bucket.max() if last is None else last
+    in_groups = df["group"].astype(str).isin([*config.monitored, *config.reference])
     rows = []
     for start in pd.date_range(first, last, freq=width):
         end = start + width
-        own = int((bucket == start).sum())
-        before = df[df["ts"] < end]
+        own = int(((bucket == start) & in_groups).sum())
+        before = df[(df["ts"] < end) & in_groups]
         used = before.tail(max(own, config.min_records))
         group = used["group"].astype(str)
         fav = used["prediction"].isin(config.favourable)
@@ -99,7 +103,7 @@ def _pandas_windows(df, config, origin=ORIGIN, first=None, last=None):
         rows.append(
             {
                 "window_start": start,
-                "records": own,
+                "records": int((bucket == start).sum()),
                 "records_used": len(used),
                 "backfilled": len(used) - own,
                 "oldest_used": used["ts"].min(),
@@ -181,6 +185,25 @@ def test_backfill_by_hand_with_tied_timestamps(tmp_path):
         assert first["records_used"] == 5 and first["backfilled"] == 0
 
 
+def test_min_records_counts_monitored_and_reference_records_not_requests(tmp_path):
+    t = pd.Timestamp("2026-02-02")
+    stamps = [t + pd.Timedelta(m, "min") for m in (5, 10, 15, 65, 70, 75, 80)]
+    # the second hour has four requests but only one monitored/reference record (a); c is neither
+    X = pd.DataFrame({"group": pd.Categorical(["a", "b", "c", "a", "c", "c", "c"])})
+    with PayloadLog.create(tmp_path / "p.duckdb", X) as log:
+        log.append(X, [1, 1, 1, 0, 1, 1, 1], timestamps=stamps, request_ids=range(1, 8))
+        config = FairnessConfig("group", "a", "b", favourable=1, min_records=3)
+        second = windowed_disparate_impact(log, config, n_boot=0).iloc[1]
+        assert second["records"] == 4  # every request in the window
+        # 1 own group record + the 2 newest earlier ones (ids 2 and 1; id 3 is group c)
+        assert (second["records_used"], second["backfilled"]) == (3, 2)
+        assert (second["monitored_favourable"], second["monitored_total"]) == (1, 2)
+        assert (second["reference_favourable"], second["reference_total"]) == (1, 1)
+        assert second["disparate_impact"] == pytest.approx(0.5)
+        ids = window_records(log, config, t + pd.Timedelta("1h"))["request_id"].tolist()
+        assert ids == [4, 2, 1]
+
+
 def test_start_end_give_empty_windows_filled_from_history(log):
     config = FairnessConfig("group", "a", "b", favourable=1, min_records=30)
     frame = _frame(log)
@@ -211,8 +234,13 @@ def test_alerts_table_lists_exactly_the_low_windows(log):
 def test_a_confirmed_alert_needs_the_whole_interval_below_the_threshold(log):
     config = FairnessConfig("group", "a", "b", favourable=1, threshold=0.9, min_records=20)
     windows = windowed_disparate_impact(log, config, n_boot=200, random_state=0)
-    expected = windows["ci_high"].to_numpy() < 0.9  # by hand, from the interval
-    np.testing.assert_array_equal(windows["alert_confirmed"].to_numpy(), expected)
+    # by hand, from the interval and the records behind it
+    expected = (windows["ci_high"] < 0.9) & (windows["records_used"] >= 20)
+    np.testing.assert_array_equal(windows["alert_confirmed"].to_numpy(), expected.to_numpy())
+    assert expected.any()
+    # too short a history never confirms, however low its (degenerate) interval
+    young = windows["records_used"] < 20
+    assert young.any() and not windows.loc[young, "alert_confirmed"].any()
     # a confirmed alert is always an alert; the converse fails for straddling intervals
     assert not (windows["alert_confirmed"] & ~windows["alert"]).any()
     straddling = windows["alert"] & (windows["ci_high"] >= 0.9)
