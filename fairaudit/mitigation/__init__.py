@@ -8,7 +8,11 @@ from fairaudit.mitigation._decision_rule import (
     group_keys,
     sidecar_path,
 )
-from fairaudit.mitigation._derandomise import VoteMixture, thresholds_from_optimizer
+from fairaudit.mitigation._derandomise import (
+    VoteMixture,
+    partial_thresholds,
+    thresholds_from_optimizer,
+)
 from fairaudit.mitigation._gate import (
     CHECKS,
     check_verdicts,
@@ -23,6 +27,7 @@ from fairaudit.mitigation._reductions import (
     check_constraint,
     fit_threshold_optimizer,
     make_moment,
+    multiplier_path,
     sweep_exponentiated_gradient,
     sweep_grid_search,
 )
@@ -46,6 +51,8 @@ __all__ = [
     "fit_threshold_optimizer",
     "sweep_exponentiated_gradient",
     "sweep_grid_search",
+    "multiplier_path",
+    "partial_thresholds",
     "split_rows",
     "fit_rows",
     "check_unseen",

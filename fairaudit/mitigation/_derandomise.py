@@ -221,3 +221,31 @@ def _as_frame(sensitive) -> pd.DataFrame:
         f"sensitive_features must be a pandas DataFrame or Series, got {type(sensitive)}; "
         "pass df[['sex']] or df[['sex', 'race']]."
     )
+
+
+def partial_thresholds(thresholds, fraction: float, *, start: float = 0.5) -> dict:
+    """Group thresholds part of the way from one shared threshold to fitted ones.
+
+    ``start + fraction * (t - start)`` for each group's threshold ``t``:
+    ``fraction=0`` is the baseline's single cut-off, 1 the fitted thresholds.
+    The intermediate rules are deterministic and cost no refit, so they fill
+    the front between a baseline and a post-processing mitigation; what each
+    achieves is measured on unseen rows, not promised.
+
+    Parameters
+    ----------
+    thresholds : dict
+        Group key to threshold, e.g. from :func:`thresholds_from_optimizer`.
+    fraction : float
+        From 0 to 1.
+    start : float, default=0.5
+        The shared threshold the path starts from.
+
+    Returns
+    -------
+    dict
+        Same keys, the moved thresholds.
+    """
+    if not isinstance(fraction, int | float) or not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must be a number from 0 to 1, got {fraction!r}.")
+    return {g: float(start + fraction * (t - start)) for g, t in dict(thresholds).items()}

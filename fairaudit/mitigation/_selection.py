@@ -300,14 +300,26 @@ def assess(y_true, y_pred, result, **gate) -> dict:
         false-positive-rate and error-rate differences and the disparate impact
         (undefined rates skipped, as the audit does), ``gate_checks_passed``
         and ``gate_passed`` (every blocking check passed), and ``passes_<check>``
-        for each check.
+        for each check. Intervals: ``accuracy_ci_low/high`` (Wilson score
+        interval, 95%) and ``<gap>_ci_low/high`` for the demographic parity
+        and equalized odds differences (the audit's bootstrap; NaN without one),
+        so a trade-off plot can show how far apart two candidates really are.
     """
     y = _as_labels(y_true, "y_true")
     pred = _as_labels(y_pred, "y_pred")
     summary, diff = result.summary(), result.difference()
     checks = fairness_gate(result, **gate)
+    accuracy = float(accuracy_score(y, pred))
+    low, high = _wilson(accuracy, len(y))
+    gaps = {}
+    for name in ("demographic_parity_difference", "equalized_odds_difference"):
+        gap = result.gap(name)
+        gaps[f"{name}_ci_low"], gaps[f"{name}_ci_high"] = gap["ci_low"], gap["ci_high"]
     return {
-        "accuracy": float(accuracy_score(y, pred)),
+        "accuracy": accuracy,
+        "accuracy_ci_low": low,
+        "accuracy_ci_high": high,
+        **gaps,
         "f1": float(f1_score(y, pred)),
         "demographic_parity_difference": summary["demographic_parity_difference"],
         "equalized_odds_difference": summary["equalized_odds_difference"],
@@ -319,6 +331,15 @@ def assess(y_true, y_pred, result, **gate) -> dict:
         "gate_passed": gate_passes(checks),
         **{f"passes_{check}": bool(ok) for check, ok in checks["passed"].items()},
     }
+
+
+def _wilson(p: float, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``p`` observed on ``n`` rows (95% by default)."""
+    if n == 0:
+        return np.nan, np.nan
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
 
 
 def compare_with_baseline(

@@ -20,6 +20,7 @@ from fairaudit.reporting._plots import (
     RATE_LABELS,
     plot_data_balance,
     plot_group_rates,
+    plot_group_roc,
     plot_tradeoff,
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "RATE_LABELS",
     "plot_group_rates",
     "plot_tradeoff",
+    "plot_group_roc",
     "plot_data_balance",
     "threshold_rates",
     "plot_threshold_rates",

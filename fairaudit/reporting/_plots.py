@@ -15,6 +15,8 @@ calls ``plt.show()``.
   line and the chosen model marked.
 * :func:`plot_data_balance` -- how many rows each group has and how often each
   has the positive label: the first look at any sensitive feature.
+* :func:`plot_group_roc` -- one ROC curve per group with each rule's operating
+  point on it: where a threshold puts each group's true- and false-positive rate.
 
 All inputs are plain pandas objects; any sensitive feature and any model
 names work.
@@ -28,7 +30,16 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-__all__ = ["RATE_LABELS", "plot_group_rates", "plot_tradeoff", "plot_data_balance"]
+__all__ = [
+    "RATE_LABELS",
+    "plot_group_rates",
+    "plot_tradeoff",
+    "plot_data_balance",
+    "plot_group_roc",
+]
+
+#: Marker cycle of the trade-off plot: with ten colours, 70 models get distinct symbols.
+_MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
 
 #: Readable names of the audit's rate columns (used for axis labels and legends).
 RATE_LABELS = {
@@ -196,6 +207,12 @@ def plot_tradeoff(
         Index label of the chosen model; drawn as a large ring and named in the legend.
     title : str, optional
 
+    Every model gets its own colour *and* marker (ten colours, then the next
+    marker), so no two share a symbol. Where the table has ``<column>_ci_low``
+    and ``<column>_ci_high`` for an axis (as :func:`fairaudit.mitigation.assess`
+    gives), each point carries its interval as an error bar: two candidates whose
+    bars overlap are not shown apart by these rows.
+
     Returns
     -------
     matplotlib.figure.Figure
@@ -209,7 +226,7 @@ def plot_tradeoff(
         raise ValueError(f"chosen={chosen!r} is not a row of the table; rows: {list(table.index)}.")
     data = table.reset_index()
     name_col = data.columns[0]
-    palette = sns.color_palette("colorblind", n_colors=len(data))
+    palette = sns.color_palette("colorblind", n_colors=min(len(data), 10))
     with sns.axes_style("whitegrid"):
         fig, ax = plt.subplots(figsize=figsize)
     if pareto is not None:
@@ -223,12 +240,36 @@ def plot_tradeoff(
             zorder=1,
             label="Pareto front (no model better on both axes)",
         )
+
+    def errors(col):
+        low, high = f"{col}_ci_low", f"{col}_ci_high"
+        if low not in data.columns or high not in data.columns:
+            return None
+        value = data[col].astype(float)
+        bars = np.vstack([value - data[low].astype(float), data[high].astype(float) - value])
+        return np.where(np.isfinite(bars), np.clip(bars, 0, None), 0)
+
+    xerr, yerr = errors(disparity), errors(accuracy)
     for i, row in data.iterrows():
+        colour, marker = palette[i % len(palette)], _MARKERS[i // len(palette) % len(_MARKERS)]
+        if xerr is not None or yerr is not None:
+            ax.errorbar(
+                row[disparity],
+                row[accuracy],
+                xerr=None if xerr is None else xerr[:, [i]],
+                yerr=None if yerr is None else yerr[:, [i]],
+                fmt="none",
+                ecolor=colour,
+                elinewidth=1,
+                alpha=0.6,
+                zorder=1.5,
+            )
         ax.scatter(
             row[disparity],
             row[accuracy],
             s=60,
-            color=palette[i],
+            color=colour,
+            marker=marker,
             edgecolor="black",
             linewidth=0.5,
             zorder=2,
@@ -245,6 +286,11 @@ def plot_tradeoff(
             zorder=3,
             label=f"chosen: {chosen}",
         )
+    # ticks every 0.01 or 0.02 where the range allows, so a gap of 0.03 is readable
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=12, steps=[1, 2, 5, 10]))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 2, 5, 10]))
+    ax.minorticks_on()
+    ax.grid(which="minor", linewidth=0.3, alpha=0.5)
     ax.set_xlabel(f"{_label(disparity)} (lower is fairer)")
     ax.set_ylabel(f"{_label(accuracy)} (higher is better)")
     ax.set_title(title or f"{_label(accuracy)} versus {_label(disparity).lower()}")
@@ -328,5 +374,77 @@ def plot_data_balance(
     ax2.set_title(f"Share with {target_name} per {sensitive_feature} group")
     ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     fig.suptitle(title or f"Data balance: {sensitive_feature} and {target_name}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_group_roc(y_true, scores, groups, operating_points=None, *, title=None, figsize=(7, 6)):
+    """One ROC curve per group, with the operating points of given decisions marked.
+
+    A single threshold puts different groups at different points of their own
+    curves; equalized odds asks for one shared point, which exists only where
+    the curves cross or below them (by mixing). The markers show where each
+    rule actually lands.
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+    scores : array-like of float
+        The model's scores for the positive label.
+    groups : array-like
+        Group of each row (a Series of tuples is shown as "a, b").
+    operating_points : dict of str to array-like of 0/1, optional
+        Rule name to its decisions on the same rows; each group's (FPR, TPR)
+        under that rule is marked.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    y = np.asarray(y_true).astype(int)
+    scores = np.asarray(scores, dtype=float)
+    labels = pd.Series([", ".join(map(str, g)) if isinstance(g, tuple) else str(g) for g in groups])
+    if not (len(y) == len(scores) == len(labels)):
+        raise ValueError(
+            f"y_true, scores and groups must have the same length, got {len(y)}, "
+            f"{len(scores)} and {len(labels)}."
+        )
+    operating_points = operating_points or {}
+    names = sorted(labels.unique())
+    palette = dict(zip(names, sns.color_palette("colorblind", n_colors=len(names)), strict=True))
+    with sns.axes_style("whitegrid"):
+        fig, ax = plt.subplots(figsize=figsize)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="chance")
+    for name in names:
+        rows = (labels == name).to_numpy()
+        if len(np.unique(y[rows])) < 2:
+            continue  # no curve without both labels
+        fpr, tpr, _ = roc_curve(y[rows], scores[rows])
+        auc = roc_auc_score(y[rows], scores[rows])
+        ax.plot(fpr, tpr, color=palette[name], linewidth=1.5, label=f"{name} (ROC AUC {auc:.3f})")
+        for j, decisions in enumerate(operating_points.values()):
+            d = np.asarray(decisions).astype(int)[rows]
+            point = (d[y[rows] == 0].mean(), d[y[rows] == 1].mean())
+            ax.scatter(
+                *point,
+                s=70,
+                color=palette[name],
+                marker=_MARKERS[j % len(_MARKERS)],
+                edgecolor="black",
+                linewidth=0.7,
+                zorder=3,
+            )
+    for j, rule in enumerate(operating_points):  # one legend entry per rule, in black
+        ax.scatter([], [], marker=_MARKERS[j % len(_MARKERS)], color="white", edgecolor="black",
+                   label=f"operating point: {rule}")  # fmt: skip
+    ax.set_xlabel("False-positive rate (unqualified approved)")
+    ax.set_ylabel("True-positive rate (qualified approved)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_title(title or "ROC curve per group, with each rule's operating points")
+    ax.legend(loc="lower right", fontsize="small")
     fig.tight_layout()
     return fig

@@ -123,8 +123,16 @@ def test_race_variant_ships_race_thresholds(adult, race_run):
     assert names == [
         "logistic (baseline)",
         "threshold optimizer",
+        "thresholds 25% of the way",
+        "thresholds 50% of the way",
+        "thresholds 75% of the way",
         "threshold optimizer (randomised)",
     ]
+    # the partial rules sit between the baseline's shared 0.5 and the fitted thresholds
+    fitted = report["threshold_optimizer"]["deterministic_thresholds"]
+    sidecar_rule = {row["model"]: row for row in report["validation_tradeoff"]}
+    assert all(sidecar_rule[n]["kind"] == "post-processing" for n in names[1:])
+    assert all(isinstance(t, float) for t in fitted.values())
     rule, test = _check_against_fairlearn(adult, run, report, test_rows, ["race"])
     assert rule.sensitive_features == ["race"]
     # The threshold optimizer's deterministic rule has one threshold per race group, whether
@@ -201,6 +209,92 @@ def test_default_story_keeps_its_promise(adult, tmp_path_factory):
     assert test["release_gate_verdict"] in {"passes", "fails", "inconclusive"}
     assert chosen["validation"]["gate_passed"] is True
     assert chosen["test"]["accuracy"] == pytest.approx(test["after"]["performance"]["accuracy"])
+    # the contrast: enforcing demographic parity instead closes the selection gap and opens the
+    # error-rate gap, and group thresholds decide some applicants by their group
+    contrast = report["contrast"]
+    assert contrast["constraint"] == "demographic_parity"
+    rules = contrast["test"]
+    dp, ours = rules[contrast["name"]], rules[chosen["name"]]
+    assert dp["demographic_parity_difference"] < ours["demographic_parity_difference"]
+    assert dp["equalized_odds_difference"] > ours["equalized_odds_difference"]
+    assert contrast["score_band"]["applicants"] > contrast["score_band"]["chosen_rule_applicants"]
+    # the impossibility arithmetic by hand: from the two selection rates at equal error rates,
+    # recover TPR - FPR and FPR, then the largest TPR the four-fifths rule would allow
+    (_, p_lo), (_, p_hi) = contrast["base_rates"]["lowest"], contrast["base_rates"]["highest"]
+    sel = contrast["equal_error_rates_selection"]
+    separation = (sel["highest"] - sel["lowest"]) / (p_hi - p_lo)
+    fpr = sel["lowest"] - p_lo * separation
+    di = report["gate_thresholds"]["di_min"]
+    cap = fpr * ((1 - p_lo) - di * (1 - p_hi)) / (di * p_hi - p_lo)
+    assert sel["tpr_cap_for_di"] == pytest.approx(cap)
+    assert cap < fpr + separation  # the cap is below the chosen rule's own TPR
     protocol = chosen["protocol"]
     assert protocol["thresholds_fitted_on"] + protocol["compared_on"] == len(validation_rows)
     assert protocol["compared_on"] > 0
+
+
+@pytest.fixture(scope="module")
+def dp_blocking_run(adult, tmp_path_factory):
+    # the selection-rate check blocks: the price of demographic parity decides the release
+    return _run(
+        tmp_path_factory,
+        gate_blocking=["demographic_parity_difference"],
+        eg_bounds=[0.02],
+        gs_grid_size=3,
+    )
+
+
+def _prose(run) -> str:
+    """Every sentence the executed notebook rendered from its numbers (Markdown outputs)."""
+    import nbformat
+
+    notebook = nbformat.read(run.parent / "executed.ipynb", as_version=4)
+    return "\n".join(
+        output["data"]["text/markdown"]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if "text/markdown" in output.get("data", {})
+    )
+
+
+@pytest.mark.parametrize("variant", ["race_run", "intersection_run", "dp_blocking_run"])
+def test_variant_prose_agrees_with_its_report(variant, request):
+    import re
+
+    run, report, _, _, _ = request.getfixturevalue(variant)
+    prose = _prose(run)
+    assert "('" not in prose, "a group printed as a tuple"
+    test = report["test"]
+    verdict = test["release_gate_verdict"]
+    word = {"passes": "**passes**", "fails": "**fails**", "inconclusive": "is **inconclusive**"}
+    assert f"the release gate {word[verdict]}" in prose
+    if report["chosen"]["shippable"]:
+        assert f"**Chosen: `{report['chosen']['name']}`**" in prose
+        assert "not for release" not in prose
+    else:
+        assert "**Nothing is released**" in prose and "not for release" in prose
+    acc, f1 = (test["deltas"][k] * 100 for k in ("accuracy", "f1"))
+    assert f"changes accuracy by {acc:+.1f} points and F1 by {f1:+.1f} points against the" in prose
+    # the impossibility arithmetic: the disparate impact stated is the ratio of the rates stated
+    low, high, di = re.search(
+        r"would select ([\d.]+)% and ([\d.]+)% of them: disparate impact ([\d.]+)", prose
+    ).groups()
+    assert float(di) == pytest.approx(float(low) / float(high), abs=0.01)
+    contrast = report["contrast"]
+    if contrast["name"]:  # a pair is approved at a lower score than the one declined
+        pair = re.search(r"score ([\d.]+) is approved while .* higher score, ([\d.]+), is", prose)
+        assert pair and float(pair.group(1)) < float(pair.group(2))
+        # the contrast's sentence states the contrast table's own gaps (whatever their direction)
+        rules, baseline = contrast["test"], report["test"]["before"]["name"]
+        stated = re.search(
+            r"moves demographic parity difference from (\d\.\d+) to (\d\.\d+) and equalized "
+            r"odds difference from (\d\.\d+) to (\d\.\d+)",
+            prose,
+        ).groups()
+        expected = [
+            rules[name][gap]
+            for gap in ("demographic_parity_difference", "equalized_odds_difference")
+            for name in (baseline, contrast["name"])
+        ]
+        assert [float(x) for x in stated] == pytest.approx(expected, abs=0.0005)

@@ -408,3 +408,33 @@ def test_split_rows_copes_with_groups_too_small_to_stratify():
     # every (label, group) pair of group "a" (40 zeros, 5 ones) is in both parts
     for part in (fit_part, choose_part):
         assert set(y[part][groups[part] == "a"]) == {0, 1}
+
+
+def test_partial_thresholds_move_each_group_the_same_share_of_the_way():
+    fitted = {"Female": 0.3, "Male": 0.62}
+    assert mit.partial_thresholds(fitted, 0.0) == {"Female": 0.5, "Male": 0.5}
+    assert mit.partial_thresholds(fitted, 1.0) == pytest.approx(fitted)
+    assert mit.partial_thresholds(fitted, 0.25) == pytest.approx({"Female": 0.45, "Male": 0.53})
+    with pytest.raises(ValueError, match="fraction must be a number from 0 to 1"):
+        mit.partial_thresholds(fitted, 1.5)
+
+
+def test_assess_gives_a_wilson_interval_for_accuracy_and_the_gaps_intervals():
+    from fairaudit.metrics import audit
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 500)
+    pred = np.where(rng.random(500) < 0.8, y, 1 - y)
+    group = pd.Series(rng.choice(["a", "b"], 500))
+    result = audit(y, pred, group, n_boot=200, random_state=0)
+    row = mit.assess(y, pred, result)
+    # Wilson by hand: centre (p + z²/2n)/(1 + z²/n), half-width z·sqrt(p(1-p)/n + z²/4n²)/(1 + z²/n)
+    p, n, z = (pred == y).mean(), 500, 1.959964
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    assert row["accuracy_ci_low"] == pytest.approx(centre - half)
+    assert row["accuracy_ci_high"] == pytest.approx(centre + half)
+    assert row["accuracy_ci_low"] < row["accuracy"] < row["accuracy_ci_high"]
+    gap = result.gap("equalized_odds_difference")
+    assert row["equalized_odds_difference_ci_low"] == gap["ci_low"]
+    assert row["equalized_odds_difference_ci_high"] == gap["ci_high"]

@@ -43,3 +43,39 @@ def test_bad_arguments_are_refused(data):
         sweep_grid_search(LogisticRegression(), X, y, group, constraint="parity")
     with pytest.raises(ValueError, match="X_train has 10 rows"):
         sweep_grid_search(LogisticRegression(), X.iloc[:10], y, group)
+
+
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+def test_a_path_along_the_reductions_multipliers_narrows_the_gap_step_by_step(data):
+    from fairlearn.metrics import demographic_parity_difference
+
+    from fairaudit.mitigation import multiplier_path, sweep_exponentiated_gradient
+
+    X, y, group = data
+    eg = next(
+        iter(
+            sweep_exponentiated_gradient(
+                LogisticRegression(), X, y, group, constraint="demographic_parity", epsilons=[0.01]
+            ).values()
+        )
+    )
+    grid = multiplier_path(eg, [0, 0.5, 1])
+    best = eg.lambda_vecs_[eg.best_iter_]
+    net = best["+"] - best["-"]
+    # column 1 is the reduction's own net price; column 0 prices nothing
+    np.testing.assert_allclose((grid[1.0]["+"] - grid[1.0]["-"]).to_numpy(), net.to_numpy())
+    assert (grid[0.0] == 0).all() and (grid >= 0).all().all()
+    models = sweep_grid_search(
+        LogisticRegression(), X, y, group, constraint="demographic_parity", grid=grid
+    )
+    gaps = [
+        demographic_parity_difference(y, m.predict(X), sensitive_features=group)
+        for m in models.values()
+    ]
+    unconstrained = LogisticRegression().fit(X, y).predict(X)
+    assert gaps[0] == pytest.approx(
+        demographic_parity_difference(y, unconstrained, sensitive_features=group)
+    )
+    assert gaps[0] > gaps[1] > gaps[2]  # every point of the path helps, in order
+    with pytest.raises(ValueError, match="scales must be non-negative"):
+        multiplier_path(eg, [-1])

@@ -78,6 +78,42 @@ def test_tradeoff_marks_front_and_choice():
     np.testing.assert_allclose(front_line.get_xdata(), [0.01, 0.12])  # sorted by disparity
 
 
+def test_tradeoff_gives_every_model_its_own_symbol_and_draws_intervals():
+    names = [f"model {i}" for i in range(14)]  # more models than the palette has colours
+    table = pd.DataFrame(
+        {
+            "accuracy": np.linspace(0.80, 0.87, 14),
+            "equalized_odds_difference": np.linspace(0.02, 0.15, 14),
+        },
+        index=pd.Index(names, name="model"),
+    )
+    table["accuracy_ci_low"] = table["accuracy"] - 0.01
+    table["accuracy_ci_high"] = table["accuracy"] + 0.02
+    table["equalized_odds_difference_ci_low"] = table["equalized_odds_difference"] - 0.03
+    table["equalized_odds_difference_ci_high"] = table["equalized_odds_difference"] + 0.04
+    fig = plots.plot_tradeoff(table, accuracy="accuracy")
+    ax = fig.axes[0]
+    symbols = [
+        (tuple(np.round(c.get_facecolor()[0], 3)), c.get_paths()[0].vertices.tobytes())
+        for c in ax.collections
+        if c.get_offsets().shape == (1, 2) and c.get_label() in names
+    ]
+    assert len(symbols) == 14 and len(set(symbols)) == 14
+    # one horizontal and one vertical bar per model, spanning the given intervals
+    bars = [c for c in ax.collections if c.get_label() not in names]
+    spans = sorted(
+        round(float(np.ptp(seg[:, axis])), 6)
+        for c in bars
+        for seg in c.get_segments()
+        for axis in (0, 1)
+        if np.ptp(seg[:, axis]) > 0
+    )
+    assert spans == sorted([0.03] * 14 + [0.07] * 14)
+    # ticks close enough together that a gap of 0.03 spans at least one of them
+    ticks = np.diff(ax.get_xticks())
+    assert ticks.max() <= 0.02 + 1e-12
+
+
 def test_tradeoff_rejects_unknown_choice():
     with pytest.raises(ValueError, match="chosen='nope'"):
         plots.plot_tradeoff(TABLE, chosen="nope")
@@ -101,3 +137,29 @@ def test_data_balance_shows_counts_and_label_shares():
 def test_data_balance_names_missing_columns():
     with pytest.raises(ValueError, match="'AGE'"):
         plots.plot_data_balance(pd.DataFrame({"x": [1]}), "AGE", "x")
+
+
+def test_group_roc_marks_each_rules_operating_point_on_each_groups_curve():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 600)
+    group = np.where(rng.random(600) < 0.5, "a", "b")
+    scores = np.clip(y * 0.3 + rng.random(600) * 0.7 + (group == "b") * 0.1, 0, 1)
+    decisions = (scores > 0.5).astype(int)
+    fig = plots.plot_group_roc(y, scores, group, {"cut at 0.5": decisions})
+    ax = fig.axes[0]
+    texts = _legend_texts(fig)
+    for g in ("a", "b"):
+        rows = group == g
+        assert f"{g} (ROC AUC {roc_auc_score(y[rows], scores[rows]):.3f})" in texts
+    assert "operating point: cut at 0.5" in texts
+    offsets = [c.get_offsets() for c in ax.collections if len(c.get_offsets())]
+    marked = {tuple(np.round(o[0], 6)) for o in offsets}
+    for g in ("a", "b"):  # (FPR, TPR) of the decisions, by hand
+        rows = group == g
+        fpr = decisions[rows & (y == 0)].mean()
+        tpr = decisions[rows & (y == 1)].mean()
+        assert (round(fpr, 6), round(tpr, 6)) in marked
+    with pytest.raises(ValueError, match="same length"):
+        plots.plot_group_roc(y[:5], scores, group)
