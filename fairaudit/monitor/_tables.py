@@ -140,7 +140,6 @@ class TableLog:
             r_tot=(nw.col("grp") == 2).cast(nw.Int64),
             r_fav=((nw.col("grp") == 2) & (nw.col("fav") == 1)).cast(nw.Int64),
             _one=nw.lit(1, nw.Int64),
-            g=(nw.col("grp") > 0).cast(nw.Int64),
             # timestamps of group records only (min and max skip the nulls)
             gts=nw.when(nw.col("grp") > 0).then(nw.col("ts")),
         )
@@ -148,7 +147,6 @@ class TableLog:
             rows.group_by("bucket_us")
             .agg(
                 nw.col("_one").sum().alias("n"),
-                nw.col("g").sum(),
                 nw.col("gts").min().alias("oldest"),
                 nw.col("gts").max().alias("newest"),
                 *(nw.col(c).sum() for c in ("m_tot", "m_fav", "r_tot", "r_fav")),
@@ -157,12 +155,12 @@ class TableLog:
             .to_pandas()
         )
         counts["bucket"] = origin + pd.to_timedelta(counts.pop("bucket_us"), unit="us")
-        for col in ("n", "g", "m_tot", "m_fav", "r_tot", "r_fav"):
+        for col in ("n", "m_tot", "m_fav", "r_tot", "r_fav"):
             counts[col] = counts[col].astype(np.int64)
         for col in ("oldest", "newest"):
             counts[col] = _naive_us(counts[col])
         return counts.sort_values("bucket").reset_index(drop=True)[
-            ["bucket", "n", "g", "oldest", "newest", "m_tot", "m_fav", "r_tot", "r_fav"]
+            ["bucket", "n", "oldest", "newest", "m_tot", "m_fav", "r_tot", "r_fav"]
         ]
 
     def used_records(self, config, plan, end, origin) -> pd.DataFrame:

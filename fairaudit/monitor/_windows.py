@@ -51,7 +51,7 @@ def _bucket_counts(log, config, origin, end) -> pd.DataFrame:
     """Per-window counts (aggregated in DuckDB): the only pass over every record."""
     where = "WHERE scoring_timestamp < $end" if end is not None else ""
     sql = f"""
-        SELECT bucket, count(*) AS n, count(*) FILTER (WHERE grp > 0) AS g,
+        SELECT bucket, count(*) AS n,
                min(ts) FILTER (WHERE grp > 0) AS oldest, max(ts) FILTER (WHERE grp > 0) AS newest,
                count(*) FILTER (WHERE grp = 1) AS m_tot,
                count(*) FILTER (WHERE grp = 1 AND fav) AS m_fav,
@@ -100,6 +100,7 @@ def _window_plan(log, config, start, end, origin):
     counts["bucket"] = counts["bucket"].astype("datetime64[us]")
     # cumulative count of monitored and reference records (the ones disparate impact rests on;
     # ``min_records`` counts them, not all requests) up to and including each window
+    counts["g"] = counts["m_tot"] + counts["r_tot"]
     history = pd.concat([counts, grid[~grid["bucket"].isin(counts["bucket"])]])
     history = history.sort_values("bucket").fillna({"n": 0, "g": 0}).reset_index(drop=True)
     history[["n", "g"]] = history[["n", "g"]].astype(np.int64)
