@@ -186,9 +186,7 @@ def gate_passes(table: pd.DataFrame) -> bool:
         raise TypeError("Pass the table returned by fairness_gate (it has a 'passed' column).")
     if table.empty:
         raise ValueError("The gate table is empty; there is nothing to pass.")
-    if "blocking" in table.columns:
-        return bool(table.loc[table["blocking"].astype(bool), "passed"].all())
-    return bool(table["passed"].all())
+    return bool(_blocking_rows(table)["passed"].all())
 
 
 def check_verdicts(table: pd.DataFrame) -> pd.Series:
@@ -230,8 +228,12 @@ def gate_verdict(table: pd.DataFrame) -> str:
     -------
     str
     """
-    blocking = table[table["blocking"].astype(bool)] if "blocking" in table.columns else table
-    return combine_verdicts(check_verdicts(blocking))
+    return combine_verdicts(check_verdicts(_blocking_rows(table)))
+
+
+def _blocking_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a gate table that decide a release (all, without a ``blocking`` column)."""
+    return table[table["blocking"].astype(bool)] if "blocking" in table.columns else table
 
 
 def _is_summary(mapping: Mapping) -> bool:
