@@ -23,3 +23,21 @@ def execute_case_study(notebook: str, executed: Path, parameters: dict) -> None:
         kernel_name="python3",
         progress_bar=False,
     )
+
+
+def rendered_markdown(notebook) -> list[str]:
+    """The sentences a notebook rendered from its numbers: its code cells' Markdown outputs.
+
+    ``notebook`` is an executed notebook or the path to one.
+    """
+    import nbformat
+
+    if not isinstance(notebook, nbformat.NotebookNode):
+        notebook = nbformat.read(str(notebook), as_version=4)
+    return [
+        output["data"]["text/markdown"]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if "text/markdown" in output.get("data", {})
+    ]

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
-from notebook_run import execute_case_study
+from notebook_run import execute_case_study, rendered_markdown
 from sklearn.metrics import accuracy_score, f1_score
 
 from fairaudit._io import project_root
@@ -244,26 +244,12 @@ def dp_blocking_run(adult, tmp_path_factory):
     )
 
 
-def _prose(run) -> str:
-    """Every sentence the executed notebook rendered from its numbers (Markdown outputs)."""
-    import nbformat
-
-    notebook = nbformat.read(run.parent / "executed.ipynb", as_version=4)
-    return "\n".join(
-        output["data"]["text/markdown"]
-        for cell in notebook.cells
-        if cell.cell_type == "code"
-        for output in cell.get("outputs", [])
-        if "text/markdown" in output.get("data", {})
-    )
-
-
 @pytest.mark.parametrize("variant", ["race_run", "intersection_run", "dp_blocking_run"])
 def test_variant_prose_agrees_with_its_report(variant, request):
     import re
 
     run, report, _, _, _ = request.getfixturevalue(variant)
-    prose = _prose(run)
+    prose = "\n".join(rendered_markdown(run.parent / "executed.ipynb"))
     assert "('" not in prose, "a group printed as a tuple"
     test = report["test"]
     verdict = test["release_gate_verdict"]

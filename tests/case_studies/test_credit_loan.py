@@ -19,7 +19,7 @@ from notebook_run import execute_case_study
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
 from fairaudit._io import project_root
-from fairaudit.datasets import DataUnavailableError, dataset_checksums, load_credit_card
+from fairaudit.datasets import dataset_checksums
 
 NOTEBOOK = project_root() / "notebooks" / "01_credit_loan.ipynb"
 MODELS = ["unmitigated", "threshold_optimizer", "exponentiated_gradient"]
@@ -43,14 +43,6 @@ FIGURES = [
     "tradeoff.png",
     "group_rates_test.png",
 ]
-
-
-@pytest.fixture(scope="module")
-def credit():
-    try:
-        return load_credit_card()
-    except DataUnavailableError as exc:
-        pytest.skip(f"credit-card data unavailable: {exc}")
 
 
 def _execute(out, parameters):

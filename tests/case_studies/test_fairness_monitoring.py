@@ -11,12 +11,9 @@ from __future__ import annotations
 import json
 import re
 
-import nbformat
 import pandas as pd
 import pytest
-from notebook_run import execute_case_study
-
-from fairaudit.datasets import DataUnavailableError, load_credit_card
+from notebook_run import execute_case_study, rendered_markdown
 
 SMALL = {"sample_fraction": 0.2, "days": 4, "drift_day": 2}
 START = pd.Timestamp("2026-03-02")  # the notebook's default start_date
@@ -40,28 +37,13 @@ VARIANTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def credit():
-    try:
-        return load_credit_card()
-    except DataUnavailableError as exc:
-        pytest.skip(f"credit-card data unavailable: {exc}")
-
-
 @pytest.fixture(scope="module", params=list(VARIANTS))
 def run(request, credit, tmp_path_factory):
     out = tmp_path_factory.mktemp("monitor")
     parameters = {**SMALL, **VARIANTS[request.param], "output_dir": str(out / "run")}
     execute_case_study("03_fairness_monitoring.ipynb", out / "executed.ipynb", parameters)
     summary = json.loads((out / "run" / "monitor_summary.json").read_text())
-    notebook = nbformat.read(out / "executed.ipynb", as_version=4)
-    prose = [
-        output["data"]["text/markdown"]
-        for cell in notebook.cells
-        if cell.cell_type == "code"
-        for output in cell.get("outputs", [])
-        if "text/markdown" in output.get("data", {})
-    ]
+    prose = rendered_markdown(out / "executed.ipynb")
     return request.param, parameters, summary, pd.DataFrame(summary["windows"]), prose
 
 

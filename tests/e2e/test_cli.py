@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_run import rendered_markdown
 
 from fairaudit import cli
 from fairaudit import cli as runner
@@ -441,13 +442,7 @@ def test_credit_study_rerun_with_marriage_reads_marriage(rendered_reports):
     record = json.loads((run_dir / "run.json").read_text())
     assert record["parameters"]["sensitive_feature"] == "MARRIAGE"
     executed = nbformat.read(str(run_dir / "01_credit_loan.ipynb"), as_version=4)
-    prose = [
-        output["data"]["text/markdown"]
-        for cell in executed.cells
-        if cell.cell_type == "code"
-        for output in cell.outputs
-        if "text/markdown" in output.get("data", {})
-    ]
+    prose = rendered_markdown(executed)
     assert any("MARRIAGE" in text for text in prose)
     # No computed output (prose, tables, printed text) still speaks of the default
     # attribute: the committed run (sensitive_feature="SEX") does, everywhere.
