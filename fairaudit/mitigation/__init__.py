@@ -20,6 +20,7 @@ from fairaudit.mitigation._gate import (
     gate_passes,
     gate_verdict,
 )
+from fairaudit.mitigation._grid_search import multiplier_path, sweep_grid_search
 from fairaudit.mitigation._protocol import check_unseen, fit_rows, split_rows
 from fairaudit.mitigation._reductions import (
     CONSTRAINTS,
@@ -27,9 +28,7 @@ from fairaudit.mitigation._reductions import (
     check_constraint,
     fit_threshold_optimizer,
     make_moment,
-    multiplier_path,
     sweep_exponentiated_gradient,
-    sweep_grid_search,
 )
 from fairaudit.mitigation._selection import (
     assess,
