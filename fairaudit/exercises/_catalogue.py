@@ -15,52 +15,59 @@ from ._check import as_number, close, exercise, label
 
 
 @exercise(
-    "credit-loan/false-positive-rate",
-    start="compute the group's false positive rate from `result.counts` and store it in `answer`.",
+    "credit-loan/declined-repayers",
+    start="compute the share of the group's repayers who are declined (its false negative rate) "
+    "from `result.counts` and store it in `answer`.",
 )
-def _credit_false_positive_rate(answer, *, result, group):
+def _credit_declined_repayers(answer, *, result, group):
     c = result.counts.loc[group]
     value = as_number(answer)
-    if close(value, c["fp"] / (c["fp"] + c["tn"])):
+    if close(value, c["fn"] / (c["fn"] + c["tp"])):
         return True, ""
     if close(value, c["tp"] / (c["tp"] + c["fn"])):
         return False, (
-            "that is the true positive rate, whose denominator is the group's actual defaulters. "
-            "Which people can be *falsely* flagged as defaulters?"
+            "that is the share of repayers who are *approved* (the true positive rate). The "
+            "question asks for its complement: the repayers who are declined."
         )
-    if close(value, c["fp"] / c.sum()):
+    if close(value, c["fp"] / (c["fp"] + c["tn"])):
+        return False, (
+            "that is the false positive rate, whose denominator is the group's defaulters. A "
+            "declined repayer is a false negative: which people could suffer that error?"
+        )
+    if close(value, c["fn"] / c.sum()):
         return False, (
             "you divided by all of the group's rows. A rate's denominator is the people who could "
-            "suffer that error: the group's actual repayers (label 0)."
+            "suffer that error: the group's actual repayers (label 1)."
         )
     return False, (
-        "a false positive is a repayer predicted to default, so declined. Divide the group's "
-        "false positives by all of its actual repayers."
+        "a repayer who is declined is a false negative (label 1, decision 0). Divide the group's "
+        "false negatives by all of its actual repayers."
     )
 
 
 @exercise(
     "credit-loan/smallest-denominator",
-    start="count the actual defaulters per EDUCATION group in the test set; store the smallest "
-    "count in `answer`.",
+    start="count the actual defaulters (label 0) per EDUCATION group in the test set; store the "
+    "smallest count in `answer`.",
 )
 def _credit_smallest_denominator(answer, *, y_true, groups):
     frame = pd.DataFrame({"y": pd.Series(y_true).to_numpy(), "g": pd.Series(groups).to_numpy()})
     by_group = frame.groupby("g", observed=True)["y"]
+    defaulters = by_group.size() - by_group.sum()
     value = as_number(answer)
-    if close(value, by_group.sum().min()):
+    if close(value, defaulters.min()):
         return True, ""
     if close(value, by_group.size().min()):
         return False, (
-            "that is the smallest group's number of rows. A true positive rate is estimated "
-            "only from the group's actual defaulters (label 1)."
+            "that is the smallest group's number of rows. A false positive rate (defaulters "
+            "approved) is estimated only from the group's actual defaulters (label 0)."
         )
-    if close(value, (by_group.size() - by_group.sum()).min()):
+    if close(value, by_group.sum().min()):
         return False, (
-            "that counts repayers (label 0), the false positive rate's denominator. The true "
-            "positive rate's denominator is the actual defaulters."
+            "that counts repayers (label 1), the true positive rate's denominator. The false "
+            "positive rate's denominator is the actual defaulters (label 0)."
         )
-    return False, "group the test labels by EDUCATION and count the label-1 rows in each group."
+    return False, "group the test labels by EDUCATION and count the label-0 rows in each group."
 
 
 @exercise(
@@ -73,14 +80,14 @@ def _credit_who_bears_errors(answer, *, result):
     names = {label(g): g for g in rates.index}
     if chosen not in names:
         return False, f"name one of the groups: {', '.join(map(str, rates.index))}."
-    if chosen == label(rates["false_positive_rate"].idxmax()):
-        return True, ""
     if chosen == label(rates["false_negative_rate"].idxmax()):
+        return True, ""
+    if chosen == label(rates["false_positive_rate"].idxmax()):
         return False, (
-            "that group has the most *missed* defaults (false negatives), a cost the lender bears. "
-            "Whose repayers are declined most often?"
+            "that group has the most defaulters *approved* (false positives), a cost the lender "
+            "bears first. Whose repayers are declined most often?"
         )
-    return False, "compare the groups' false positive rates: repayers who are declined."
+    return False, "compare the groups' false negative rates: repayers who are declined."
 
 
 # --- adult-income -------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def check(name: str, answer, **evidence) -> None:
     Parameters
     ----------
     name : str
-        The exercise, as named in the notebook (e.g. ``"credit-loan/false-positive-rate"``).
+        The exercise, as named in the notebook (e.g. ``"credit-loan/declined-repayers"``).
     answer : object
         The attendee's answer; ``None`` means not answered yet.
     **evidence

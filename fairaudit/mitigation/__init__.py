@@ -21,6 +21,7 @@ from fairaudit.mitigation._gate import (
     gate_verdict,
 )
 from fairaudit.mitigation._grid_search import multiplier_path, sweep_grid_search
+from fairaudit.mitigation._preprocessing import DecorrelatedClassifier
 from fairaudit.mitigation._protocol import check_unseen, fit_rows, split_rows
 from fairaudit.mitigation._reductions import (
     CONSTRAINTS,
@@ -50,6 +51,7 @@ __all__ = [
     "fit_threshold_optimizer",
     "sweep_exponentiated_gradient",
     "sweep_grid_search",
+    "DecorrelatedClassifier",
     "multiplier_path",
     "partial_thresholds",
     "split_rows",

@@ -27,6 +27,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 from sklearn.pipeline import Pipeline
 
 from fairaudit.mitigation._gate import fairness_gate, gate_passes
+from fairaudit.mitigation._preprocessing import DecorrelatedClassifier
 from fairaudit.mitigation._protocol import check_unseen
 from fairaudit.mitigation._reductions import _as_labels, _as_sensitive, _check_fraction
 
@@ -58,7 +59,7 @@ def predict(model, X, sensitive_features=None, *, random_state=None) -> np.ndarr
     X : array-like or DataFrame
         The rows to decide.
     sensitive_features : array-like, optional
-        Required by a ThresholdOptimizer.
+        Required by a ThresholdOptimizer and a DecorrelatedClassifier.
     random_state : int, optional
         Seed of the randomised mitigators' draw.
 
@@ -70,15 +71,17 @@ def predict(model, X, sensitive_features=None, *, random_state=None) -> np.ndarr
     Raises
     ------
     ValueError
-        If a ThresholdOptimizer gets no ``sensitive_features``.
+        If a model that decides by group gets no ``sensitive_features``.
     """
     if isinstance(model, Pipeline) and isinstance(model.steps[-1][1], ExponentiatedGradient):
         X = X.reset_index(drop=True) if isinstance(X, pd.DataFrame) else X
         return np.asarray(model.predict(X, random_state=random_state)).astype(int)
-    if isinstance(model, ThresholdOptimizer):
+    if isinstance(model, ThresholdOptimizer | DecorrelatedClassifier):
         if sensitive_features is None:
-            raise ValueError("A ThresholdOptimizer needs sensitive_features to predict.")
+            raise ValueError(f"A {type(model).__name__} needs sensitive_features to predict.")
         sf = _as_sensitive(sensitive_features, len(X))
+        if isinstance(model, DecorrelatedClassifier):
+            return np.asarray(model.predict(X, sensitive_features=sf)).astype(int)
         return np.asarray(model.predict(X, sensitive_features=sf, random_state=random_state))
     if isinstance(model, ExponentiatedGradient):
         X = X.reset_index(drop=True) if isinstance(X, pd.DataFrame) else X
@@ -229,8 +232,12 @@ def choose_model(
 
     * ``max_disparity`` given (*fairness first*): among rows whose
       ``disparity`` is at most ``max_disparity``, the most accurate (ties:
-      lower disparity, then table order); if no row meets the bound, the row
-      with the lowest disparity.
+      lower disparity, then table order). If no row meets the bound and the
+      table has ``<disparity>_ci_low`` (a lower confidence limit), the most
+      accurate of the rows the data cannot show to break the bound (lower
+      limit at most ``max_disparity``): a lower point estimate that is only
+      noise does not outweigh accuracy. Otherwise, the row with the lowest
+      disparity.
     * otherwise (*accuracy budget*): among the Pareto-optimal rows, take the
       best ``accuracy``; every row within ``max_accuracy_loss`` of it is
       acceptable, and the one with the lowest ``disparity`` wins (ties: higher
@@ -242,7 +249,8 @@ def choose_model(
     Parameters
     ----------
     table : pandas.DataFrame
-        From :func:`tradeoff_table`, computed on validation rows.
+        From :func:`tradeoff_table`, computed on validation rows, optionally
+        with a ``<disparity>_ci_low`` column for the fallback.
     accuracy, disparity : str
         The columns the rules compare.
     max_accuracy_loss : float, default 0.02
@@ -271,6 +279,8 @@ def choose_model(
     if max_disparity is not None:
         max_disparity = _check_fraction(max_disparity, "max_disparity")
         feasible = ranked[ranked[disparity] <= max_disparity + 1e-12]
+        if feasible.empty and f"{disparity}_ci_low" in ranked.columns:
+            feasible = ranked[ranked[f"{disparity}_ci_low"] <= max_disparity + 1e-12]
         if feasible.empty:
             return ranked.sort_values([disparity, "_neg_acc"], kind="stable").index[0]
         return feasible.sort_values(["_neg_acc", disparity], kind="stable").index[0]

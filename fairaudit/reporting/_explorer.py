@@ -1,7 +1,8 @@
 """Per-group decision thresholds, explored: the rates they give, as a table, a figure, a widget.
 
-A score at or above a group's threshold is a positive prediction (in the credit study,
-"will default", so the loan is declined). The favourable outcome is the other label.
+A score at or above a group's threshold is a positive prediction, the favourable
+outcome (in the credit study, "will repay", so the loan is approved): the selection
+rate is the approved share, as everywhere in this project.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import pandas as pd
 from sklearn.utils import check_consistent_length
 
 RATE_NAMES = {
-    "favourable_rate": "approved share",
-    "true_positive_rate": "TPR (defaulters declined)",
-    "false_positive_rate": "FPR (repayers declined)",
+    "selection_rate": "approved share",
+    "true_positive_rate": "TPR (repayers approved)",
+    "false_positive_rate": "FPR (defaulters approved)",
 }
 
 
@@ -28,9 +29,9 @@ def threshold_rates(
     Parameters
     ----------
     y_true : array-like of {0, 1}
-        True labels; 1 is the positive (unfavourable) label.
+        True labels; 1 is the positive label, the outcome the person wants.
     scores : array-like of float
-        Scores; a score at or above the group's threshold predicts 1.
+        Scores; a score at or above the group's threshold predicts 1 (approve).
     groups : array-like
         Group of each row.
     thresholds : float or mapping of group to float
@@ -39,9 +40,9 @@ def threshold_rates(
     Returns
     -------
     table : pandas.DataFrame
-        Per group: ``threshold, count, favourable_rate, true_positive_rate, false_positive_rate``.
+        Per group: ``threshold, count, selection_rate, true_positive_rate, false_positive_rate``.
     summary : dict
-        ``accuracy`` over all rows and ``disparate_impact``, the lowest favourable rate
+        ``accuracy`` over all rows and ``disparate_impact``, the lowest selection rate
         divided by the highest.
 
     Raises
@@ -68,16 +69,16 @@ def threshold_rates(
         rows[name] = {
             "threshold": thresholds[name],
             "count": int(mine.sum()),
-            "favourable_rate": float((~predicted[mine]).mean()),
+            "selection_rate": float(predicted[mine].mean()),
             "true_positive_rate": float(predicted[pos].mean()) if pos.any() else np.nan,
             "false_positive_rate": float(predicted[neg].mean()) if neg.any() else np.nan,
         }
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("group")
-    favourable = table["favourable_rate"]
+    selected = table["selection_rate"]
     summary = {
         "accuracy": float((predicted == (y == 1)).mean()),
-        "disparate_impact": float(favourable.min() / favourable.max())
-        if favourable.max() > 0
+        "disparate_impact": float(selected.min() / selected.max())
+        if selected.max() > 0
         else np.nan,
     }
     return table, summary

@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
-from notebook_run import execute_case_study
+from notebook_run import execute_case_study, rendered_markdown
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
 from fairaudit._io import project_root
 from fairaudit.datasets import dataset_checksums
+from fairaudit.mitigation import DISPARITY_OF
 
 NOTEBOOK = project_root() / "notebooks" / "01_credit_loan.ipynb"
 MODELS = ["unmitigated", "threshold_optimizer", "exponentiated_gradient"]
@@ -42,6 +43,7 @@ FIGURES = [
     "group_rates_unmitigated.png",
     "tradeoff.png",
     "group_rates_test.png",
+    "roc_by_group.png",
 ]
 
 
@@ -62,7 +64,7 @@ def _run(tmp_path_factory, **parameters):
     run = out / "run"
     summary = json.loads((run / "summary.json").read_text())
     predictions = pd.read_csv(run / "predictions_test.csv", index_col="ID")
-    return run, summary, predictions, parameters
+    return run, summary, predictions, parameters, rendered_markdown(out / "executed.ipynb")
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +96,7 @@ def variant_run(request, credit, tmp_path_factory):
     return _run(tmp_path_factory, **VARIANTS[request.param])
 
 
-def _disparate_impact(pred, groups, favourable=0, min_group_size=30):
+def _disparate_impact(pred, groups, favourable=1, min_group_size=30):
     """Lowest ratio of a group's favourable rate to the reference group's.
 
     The reference is the group with the highest favourable rate among groups of
@@ -108,12 +110,22 @@ def _disparate_impact(pred, groups, favourable=0, min_group_size=30):
     return (rates.drop(reference) / rates[reference]).min()
 
 
+def _stated_rule(table, disparity, bound):
+    """The notebook's choice rule, written out: within the bound, else not shown to break it."""
+    within = table[table[disparity] <= bound]
+    if within.empty:
+        within = table[table[f"{disparity}_ci_low"] <= bound]
+    if within.empty:
+        return table[disparity].idxmin()
+    return within["balanced_accuracy"].idxmax()
+
+
 def _check_against_predictions(summary, predictions, credit, sensitive):
     """Every per-model number in summary.json follows from the saved test decisions."""
     ids = predictions.index.to_numpy()
     assert len(np.unique(ids)) == len(ids)
-    # Labels and groups of the saved rows are the published data set's.
-    np.testing.assert_array_equal(predictions["y_true"], credit.loc[ids, "default"])
+    # Labels and groups of the saved rows are the published data set's (1 = repaid).
+    np.testing.assert_array_equal(predictions["y_true"], 1 - credit.loc[ids, "default"])
     if sensitive == "SEX":
         np.testing.assert_array_equal(predictions["group"], credit.loc[ids, "SEX"].astype(str))
     assert sorted(predictions["group"].unique()) == sorted(summary["groups"])
@@ -141,7 +153,7 @@ def _check_against_predictions(summary, predictions, credit, sensitive):
 
 
 def test_summary_records_parameters_data_and_versions(sex_run, credit):
-    _, summary, predictions, parameters = sex_run
+    _, summary, predictions, parameters = sex_run[:4]
     for key, value in parameters.items():
         assert summary["parameters"][key] == value
     assert summary["data"]["rows"] == len(credit) == 30_000
@@ -153,7 +165,7 @@ def test_summary_records_parameters_data_and_versions(sex_run, credit):
     assert sum(split.values()) == summary["data"]["rows_used"]
     assert split["test"] == len(predictions)
     assert summary["versions"]["fairlearn"] == metadata.version("fairlearn")
-    assert summary["pos_label"] == 1 and summary["favourable_label"] == 0
+    assert summary["pos_label"] == 1 and summary["favourable_label"] == 1
 
 
 def test_headline_is_a_short_readable_dict(sex_run):
@@ -163,7 +175,7 @@ def test_headline_is_a_short_readable_dict(sex_run):
 
 
 def test_numbers_agree_with_recomputation_from_saved_predictions(sex_run, credit):
-    _, summary, predictions, _ = sex_run
+    _, summary, predictions, _ = sex_run[:4]
     _check_against_predictions(summary, predictions, credit, "SEX")
 
 
@@ -176,29 +188,19 @@ def test_mitigation_lowers_the_equalized_odds_difference(sex_run):
     # half a validation split it need not beat the unmitigated model there: that is measured).
     table = pd.DataFrame(sex_run[1]["validation"]).set_index("model")
     eg = table[table.index.str.startswith("EG bound=")]
-    within = eg[eg["equalized_odds_difference"] <= sex_run[3].get("max_disparity", 0.05)]
-    expected = (
-        within["balanced_accuracy"].idxmax()
-        if len(within)
-        else eg["equalized_odds_difference"].idxmin()
-    )
+    expected = _stated_rule(eg, "equalized_odds_difference", sex_run[3].get("max_disparity", 0.05))
     assert sex_run[1]["exponentiated_gradient_bound"] == expected
 
 
 def test_model_choice_follows_the_stated_rule(sex_run):
-    _, summary, _, parameters = sex_run
+    _, summary, _, parameters = sex_run[:4]
     table = pd.DataFrame(summary["validation"]).set_index("model")
-    within = table[table["equalized_odds_difference"] <= parameters.get("max_disparity", 0.05)]
-    expected = (
-        within["balanced_accuracy"].idxmax()
-        if len(within)
-        else table["equalized_odds_difference"].idxmin()
-    )
-    assert summary["chosen_model"] == expected
+    bound = parameters.get("max_disparity", 0.05)
+    assert summary["chosen_model"] == _stated_rule(table, "equalized_odds_difference", bound)
 
 
 def test_artefacts_include_figures_and_a_model_card(sex_run):
-    run, summary, _, _ = sex_run
+    run, summary, _, _ = sex_run[:4]
     for name in FIGURES:
         assert (run / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     card = (run / "model_card.md").read_text()
@@ -208,7 +210,7 @@ def test_artefacts_include_figures_and_a_model_card(sex_run):
 
 
 def test_variant_runs_read_their_own_parameters(variant_run, credit):
-    _, summary, predictions, parameters = variant_run
+    _, summary, predictions, parameters = variant_run[:4]
     sensitive = parameters["sensitive_feature"]
     assert summary["parameters"]["sensitive_feature"] == sensitive
     assert summary["groups"] == EXPECTED_GROUPS[sensitive]
@@ -217,7 +219,7 @@ def test_variant_runs_read_their_own_parameters(variant_run, credit):
 
 
 def test_variant_thresholds_are_fitted_and_compared_on_different_rows(variant_run):
-    _, summary, predictions, parameters = variant_run
+    _, summary, predictions, parameters = variant_run[:4]
     protocol = summary["protocol"]
     fitted, compared = set(protocol["thresholds_fitted_on"]), set(protocol["compared_on"])
     assert fitted and compared and not fitted & compared
@@ -253,3 +255,103 @@ def test_bad_parameters_fail_early_with_a_clear_message(tmp_path, parameters, me
     with pytest.raises(PapermillExecutionError, match=message):
         _execute(tmp_path, {"output_dir": str(tmp_path / "run"), **parameters})
     assert not (tmp_path / "run").exists()
+
+
+CONFIRMS = {
+    "passes": "**confirms**",
+    "fails": "**does not confirm**",
+    "inconclusive": "**can neither confirm nor refute**",
+}
+VERDICT_WORDS = {
+    "passes": "**passes** the four-fifths rule",
+    "fails": "**fails** the four-fifths rule",
+    "inconclusive": "is **inconclusive** under the four-fifths rule",
+}
+
+
+def _paragraph(prose, start):
+    found = [p for p in prose if start in p]
+    assert len(found) == 1, f"expected one rendered paragraph with {start!r}"
+    return found[0]
+
+
+def _apart(a, b, disparity):
+    """Whether two rows' disparity intervals are disjoint."""
+    low, high = f"{disparity}_ci_low", f"{disparity}_ci_high"
+    return a[low] > b[high] or b[low] > a[high]
+
+
+def test_default_parameters_prose_agrees_with_its_numbers(sex_run):
+    _check_prose(*sex_run[1:])
+
+
+def test_variant_prose_agrees_with_its_numbers(variant_run):
+    _check_prose(*variant_run[1:])
+
+
+def _check_prose(summary, predictions, parameters, prose):
+    """Each computed sentence says what this run's summary.json and saved decisions show."""
+    text = "\n".join(prose)
+    assert "default predicted" not in text and "(positive = default" not in text
+    disparity = DISPARITY_OF[parameters.get("constraint", "equalized_odds")]
+    bound = parameters.get("max_disparity", 0.05)
+    table = pd.DataFrame(summary["validation"]).set_index("model")
+    models = summary["models"]
+
+    # The choice says which branch of its rule it took, and names the chosen model.
+    choice = _paragraph(prose, "**The choice.**")
+    chosen = summary["chosen_model"]
+    assert f"**{chosen}**" in choice
+    if (table[disparity] <= bound).any():
+        expected = "qualify by their estimate"
+    elif table.loc[chosen, f"{disparity}_ci_low"] <= bound:
+        expected = "whose interval reaches it (the data cannot show it breaks the bound)"
+    else:
+        expected = "falls back to the least disparate"
+    assert expected in choice.split("Among the ExponentiatedGradient")[0]
+
+    # The baseline's four-fifths verdict, and the test set's verdict on each finalist's bound.
+    baseline = _paragraph(prose, "The lowest disparate impact is")
+    assert VERDICT_WORDS[models["unmitigated"]["four_fifths"]] in baseline
+    assert f"**{models['unmitigated']['disparate_impact']:.3f}**" in baseline
+    judged = _paragraph(prose, "The validation rows chose and the test set judges")
+    for name in ("threshold_optimizer", "exponentiated_gradient"):
+        assert f"for {name} it {CONFIRMS[models[name]['test_within_bound']]}" in judged
+
+    # A rate is flagged by its own denominator: a group's defaulters for the false positive rate.
+    defaulters = (predictions["y_true"] == 0).groupby(predictions["group"]).sum()
+    for group, n in defaulters[defaulters < 30].items():
+        assert f"false positive rate of {group} ({n})" in baseline
+    if "Every rate above rests on at least 30 people" in baseline:
+        assert defaulters.min() >= 30
+
+    # Interval readings: the families' comparison and the pre-processing's effect.
+    eg = table.loc[summary["exponentiated_gradient_bound"]]
+    families = _paragraph(prose, "**Why do the two families differ?**")
+    to = table.loc["threshold_optimizer (logistic)"]
+    assert ("Their intervals overlap" in families) != _apart(to, eg, disparity)
+    removed = _paragraph(prose, "On the decorrelated features")
+    raw, decorrelated = (
+        table.loc["logistic (no constraint)"],
+        table.loc["correlation remover (logistic)"],
+    )
+    assert ("the intervals overlap" in removed) != _apart(raw, decorrelated, disparity)
+    assert f"**{decorrelated[disparity]:.3f}**" in removed
+
+    # Who bears the errors: each group's declined-repayer share before and after, as audited.
+    bears = _paragraph(prose, "repayers declined:")
+    before = models["unmitigated"]["audit"]["by_group"]
+    for name in ("threshold_optimizer", "exponentiated_gradient"):
+        after = models[name]["audit"]["by_group"]
+        part = bears.split(f"Under **{name}**")[1].split("Under **")[0]
+        rise = {}
+        for g, row in after.items():
+            old, new = before[g]["false_negative_rate"], row["false_negative_rate"]
+            assert f"{g} {old:.1%} → {new:.1%}" in part
+            rise[g] = new - old
+        if all(r > 0 for r in rise.values()):
+            assert "the repayers of every group are declined more often" in part
+        elif any(r > 0 for r in rise.values()):
+            assert "only some groups' repayers are declined more often" in part
+        else:
+            assert "no group's repayers are declined more often" in part

@@ -104,14 +104,15 @@ def test_working_copies_are_made_once_never_overwritten_and_reset_keeps_a_backup
     )
     assert not kept
     mine = tmp_path / "01_credit_loan.ipynb"
-    edited = mine.read_text().replace("answer_fpr = None", "answer_fpr = 0.25")
+    edited = mine.read_text().replace("answer_fnr = None", "answer_fnr = 0.25")
+    assert edited != mine.read_text()  # the attendee's answer is really in the copy
     mine.write_text(edited)
     created, kept = make_copies(tmp_path)
     assert not created and mine in kept
     assert mine.read_text() == edited
 
     copy, backup = reset_copy("01", tmp_path)
-    assert copy == mine and "answer_fpr = None" in mine.read_text()
+    assert copy == mine and "answer_fnr = None" in mine.read_text()
     assert backup.parent == tmp_path / ".backups" and backup.read_text() == edited
     mine.write_text(edited + " ")  # reset twice within a second: both old copies are kept
     _, second = reset_copy("01", tmp_path)

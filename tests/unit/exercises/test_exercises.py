@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from fairlearn.metrics import MetricFrame, false_positive_rate
+from fairlearn.metrics import MetricFrame, false_negative_rate
 
 from fairaudit.exercises import EXERCISES, check, persistent_alerts
 from fairaudit.metrics import audit
@@ -27,7 +27,8 @@ def credit():
     groups = pd.Series(rng.choice(["a", "b", "c"], n, p=[0.6, 0.35, 0.05]), name="g")
     y = pd.Series((rng.random(n) < np.where(groups == "c", 0.1, 0.3)).astype(int))
     pred = (rng.random(n) < 0.25 + 0.2 * (groups == "b")).astype(int)
-    return y, pred, groups, audit(y, pred, groups, pos_label=1, favourable_label=0, n_boot=100)
+    # 1 = repaid and approved, as in the credit-loan notebook
+    return y, pred, groups, audit(y, pred, groups, pos_label=1, n_boot=100)
 
 
 def test_every_exercise_of_the_notebooks_is_registered_and_an_empty_answer_says_not_yet(capsys):
@@ -38,54 +39,62 @@ def test_every_exercise_of_the_notebooks_is_registered_and_an_empty_answer_says_
         assert said(capsys, name, None).startswith("Not yet: ")
 
 
-def test_false_positive_rate_by_hand_is_judged_against_metricframe(capsys, credit):
+def test_declined_repayers_by_hand_is_judged_against_metricframe(capsys, credit):
     y, pred, groups, result = credit
-    fpr = MetricFrame(
-        metrics=false_positive_rate, y_true=y, y_pred=pred, sensitive_features=groups
+    fnr = MetricFrame(
+        metrics=false_negative_rate, y_true=y, y_pred=pred, sensitive_features=groups
     ).by_group
     for group in ("a", "b", "c"):
-        answer = np.float64(fpr[group])  # a NumPy scalar is as good as a float
+        answer = np.float64(fnr[group])  # a NumPy scalar is as good as a float
         assert said(
-            capsys, "credit-loan/false-positive-rate", answer, result=result, group=group
+            capsys, "credit-loan/declined-repayers", answer, result=result, group=group
         ) == ("Correct")
-        shown = round(float(fpr[group]), 3)  # read off a table that shows three decimals
-        assert said(
-            capsys, "credit-loan/false-positive-rate", shown, result=result, group=group
-        ) == ("Correct")
+        shown = round(float(fnr[group]), 3)  # read off a table that shows three decimals
+        assert said(capsys, "credit-loan/declined-repayers", shown, result=result, group=group) == (
+            "Correct"
+        )
     c = result.counts.loc["b"]
     wrong_denominator = said(
-        capsys, "credit-loan/false-positive-rate", c["fp"] / c.sum(), result=result, group="b"
+        capsys, "credit-loan/declined-repayers", c["fn"] / c.sum(), result=result, group="b"
     )
     assert wrong_denominator.startswith("Not yet") and "actual repayers" in wrong_denominator
-    tpr = said(
+    approved = said(
         capsys,
-        "credit-loan/false-positive-rate",
-        c["tp"] / (c["tp"] + c["fn"]),
+        "credit-loan/declined-repayers",
+        1 - fnr["b"],
         result=result,
         group="b",
     )
-    assert "true positive rate" in tpr
+    assert "true positive rate" in approved
+    fpr = c["fp"] / (c["fp"] + c["tn"])
+    assert "defaulters" in said(
+        capsys, "credit-loan/declined-repayers", fpr, result=result, group="b"
+    )
 
 
-def test_smallest_denominator_counts_positives_not_rows(capsys, credit):
+def test_smallest_denominator_counts_defaulters_not_rows(capsys, credit):
     y, _, groups, _ = credit
-    positives = {g: int(((groups == g) & (y == 1)).sum()) for g in ("a", "b", "c")}
+    defaulters = {g: int(((groups == g) & (y == 0)).sum()) for g in ("a", "b", "c")}
+    repayers = {g: int(((groups == g) & (y == 1)).sum()) for g in ("a", "b", "c")}
     rows = groups.value_counts()
     args = dict(y_true=y, groups=groups)
-    assert said(capsys, "credit-loan/smallest-denominator", min(positives.values()), **args) == (
+    assert said(capsys, "credit-loan/smallest-denominator", min(defaulters.values()), **args) == (
         "Correct"
     )
     assert "row" in said(capsys, "credit-loan/smallest-denominator", int(rows.min()), **args)
+    assert "repayers" in said(
+        capsys, "credit-loan/smallest-denominator", min(repayers.values()), **args
+    )
 
 
-def test_who_bears_errors_accepts_the_group_with_the_highest_false_positive_rate(capsys, credit):
+def test_who_bears_errors_accepts_the_group_whose_repayers_are_declined_most(capsys, credit):
     y, pred, groups, result = credit
-    fpr = {g: pred[(groups == g) & (y == 0)].mean() for g in ("a", "b", "c")}
-    worst = max(fpr, key=fpr.get)
+    fnr = {g: 1 - pred[(groups == g) & (y == 1)].mean() for g in ("a", "b", "c")}
+    worst = max(fnr, key=fnr.get)
     assert said(capsys, "credit-loan/who-bears-errors", f"  {worst.upper()} ", result=result) == (
         "Correct"
     )
-    other = next(g for g in fpr if g != worst)
+    other = next(g for g in fnr if g != worst)
     assert said(capsys, "credit-loan/who-bears-errors", other, result=result).startswith("Not yet")
     assert "name one of the groups" in said(
         capsys, "credit-loan/who-bears-errors", "zzz", result=result
@@ -159,8 +168,8 @@ def test_monitoring_exercises_against_hand_counts_and_a_loop(capsys):
 
 
 def test_a_broken_answer_or_unknown_exercise_never_stops_the_notebook(capsys):
-    assert said(
-        capsys, "credit-loan/false-positive-rate", "abc", result=None, group="a"
-    ).startswith("Not yet: this answer could not be checked")
-    assert said(capsys, "credit-loan/false-positive-rate", float("nan"), result=None, group="a")
+    assert said(capsys, "credit-loan/declined-repayers", "abc", result=None, group="a").startswith(
+        "Not yet: this answer could not be checked"
+    )
+    assert said(capsys, "credit-loan/declined-repayers", float("nan"), result=None, group="a")
     assert said(capsys, "no-such/exercise", 1).startswith("Not yet: there is no exercise")

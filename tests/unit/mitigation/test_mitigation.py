@@ -343,6 +343,19 @@ def test_choose_fairness_first_takes_the_most_accurate_model_within_the_bound():
     assert mit.choose_model(TABLE, max_disparity=0.05, candidates=["base", "mid"]) == "mid"
 
 
+def test_choose_falls_back_to_the_most_accurate_model_not_shown_to_break_the_bound():
+    # No point estimate is within 0.004. "mid" and "fair" have intervals reaching below it,
+    # "fairest" too, but "mid" is the most accurate of the three; "base" clearly breaks it.
+    table = TABLE.assign(equalized_odds_difference_ci_low=[0.09, 0.003, 0.004, 0.0, 0.05])
+    assert mit.choose_model(table, max_disparity=0.004) == "mid"
+    # When every interval lies above the bound, the least disparate row is taken as before.
+    assert (
+        mit.choose_model(table.drop(["mid", "fair", "fairest"]), max_disparity=0.004) == "dominated"
+    )
+    # A model within the bound beats a more accurate one merely not shown to break it.
+    assert mit.choose_model(table, max_disparity=0.01) == "fair"
+
+
 def test_choose_accuracy_budget_takes_the_fairest_model_close_to_the_best():
     assert mit.choose_model(TABLE, max_accuracy_loss=0.02) == "mid"
     assert mit.choose_model(TABLE, max_accuracy_loss=0.04) == "fair"

@@ -31,7 +31,7 @@ def test_rates_equal_metricframe_at_per_group_thresholds(scored):
         metrics={
             "tpr": true_positive_rate,
             "fpr": false_positive_rate,
-            "declined": selection_rate,
+            "approved": selection_rate,
         },
         y_true=y,
         y_pred=predicted,
@@ -39,8 +39,8 @@ def test_rates_equal_metricframe_at_per_group_thresholds(scored):
     ).by_group
     np.testing.assert_allclose(table["true_positive_rate"], frame["tpr"])
     np.testing.assert_allclose(table["false_positive_rate"], frame["fpr"])
-    np.testing.assert_allclose(table["favourable_rate"], 1 - frame["declined"])
-    approved = 1 - frame["declined"]
+    np.testing.assert_allclose(table["selection_rate"], frame["approved"])
+    approved = frame["approved"]
     assert summary["disparate_impact"] == pytest.approx(approved.min() / approved.max())
     assert summary["accuracy"] == pytest.approx((predicted == y).mean())
     assert table["count"].sum() == len(y)
@@ -67,7 +67,7 @@ def test_moving_a_slider_updates_the_rates_shown(scored):
     table, summary = threshold_rates(y, scores, groups, {"f": 0.2, "m": 0.5})
     assert shown.value != before
     assert f"{summary['disparate_impact']:.3f}" in shown.value
-    assert f"{table.loc['f', 'favourable_rate']:.3f}".rstrip("0") in shown.value
+    assert f"{table.loc['f', 'selection_rate']:.3f}".rstrip("0") in shown.value
 
 
 def test_static_figure_names_each_group_with_its_threshold(scored):
