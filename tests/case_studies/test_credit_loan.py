@@ -355,3 +355,18 @@ def _check_prose(summary, predictions, parameters, prose):
             assert "only some groups' repayers are declined more often" in part
         else:
             assert "no group's repayers are declined more often" in part
+
+
+def test_variant_outputs_carry_no_library_warnings(variant_run):
+    """Warnings are dealt with at their cause and said in words, never left in the outputs."""
+    import nbformat
+
+    executed = nbformat.read(str(variant_run[0].parent / "executed.ipynb"), as_version=4)
+    leaked = [
+        output["text"]
+        for cell in executed.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if output.get("name") == "stderr"
+    ]
+    assert not leaked, leaked
