@@ -303,7 +303,7 @@ def _check_prose(summary, predictions, parameters, prose):
     chosen = summary["chosen_model"]
     assert f"**{chosen}**" in choice
     if (table[disparity] <= bound).any():
-        expected = "qualify by their estimate"
+        expected = "by their estimate; the most accurate is"
     elif table.loc[chosen, f"{disparity}_ci_low"] <= bound:
         expected = "whose interval reaches it (the data cannot show it breaks the bound)"
     else:
