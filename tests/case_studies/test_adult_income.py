@@ -15,19 +15,11 @@ from notebook_run import execute_case_study, rendered_markdown
 from sklearn.metrics import accuracy_score, f1_score
 
 from fairaudit._io import project_root
-from fairaudit.datasets import DataUnavailableError, dataset_checksums, load_adult
+from fairaudit.datasets import dataset_checksums
 from fairaudit.mitigation import DecisionRule
 
 NOTEBOOK = project_root() / "notebooks" / "02_adult_income.ipynb"
 AUDITS = ["sex", "race", "sex × race"]
-
-
-@pytest.fixture(scope="module")
-def adult():
-    try:
-        return load_adult()
-    except DataUnavailableError as exc:
-        pytest.skip(f"Adult data unavailable: {exc}")
 
 
 def _run(tmp_path_factory, **parameters):
