@@ -68,24 +68,20 @@ class DecorrelatedClassifier(ClassifierMixin, BaseEstimator):
         group = _group_labels(sensitive_features)
         if len(group) != len(Z):
             raise ValueError(f"sensitive_features has {len(group)} rows but X has {len(Z)}.")
-        if hasattr(self, "groups_"):
-            unknown = sorted(set(group) - set(self.groups_))
-            if unknown:
-                raise ValueError(
-                    f"groups {unknown} were not seen in fitting ({list(self.groups_)}); "
-                    "refit on rows that include them."
-                )
-            groups = self.groups_
-        else:
-            groups = np.array(sorted(set(group)))
-        return np.column_stack([Z, (group[:, None] == groups[None, :]).astype(float)])
+        unknown = sorted(set(group) - set(self.groups_))
+        if unknown:
+            raise ValueError(
+                f"groups {unknown} were not seen in fitting ({list(self.groups_)}); "
+                "refit on rows that include them."
+            )
+        return np.column_stack([Z, (group[:, None] == self.groups_[None, :]).astype(float)])
 
     def fit(self, X, y, *, sensitive_features, sample_weight=None):
         """Fit the remover and the classifier on the rows ``X`` of groups ``sensitive_features``."""
         if not 0 <= float(self.alpha) <= 1:
             raise ValueError(f"alpha must be between 0 and 1, got {self.alpha!r}.")
-        matrix = self._matrix(X, sensitive_features)
         self.groups_ = np.array(sorted(set(_group_labels(sensitive_features))))
+        matrix = self._matrix(X, sensitive_features)
         k = matrix.shape[1] - len(self.groups_)
         self.remover_ = CorrelationRemover(
             sensitive_feature_ids=list(range(k, matrix.shape[1])), alpha=float(self.alpha)

@@ -68,6 +68,10 @@ def test_refuses_missing_or_unseen_groups_and_scoring_on_its_own_rows(proxied):
         mit.predict(model, X)
     with pytest.raises(ValueError, match=r"groups \['d'\] were not seen in fitting"):
         model.predict(X.iloc[:2], sensitive_features=["a", "d"])
+    # a refit learns its own groups, not the previous fit's
+    refit = model.fit(X, y, sensitive_features=group.replace("c", "d"))
+    assert refit.groups_.tolist() == ["a", "b", "d"]
+    assert len(refit.predict(X.iloc[:2], sensitive_features=["a", "d"])) == 2
     with pytest.raises(ValueError, match="was fitted on 1,500 of these 1,500 rows"):
         mit.tradeoff_table({"decorrelated": model}, X, y, group)
     with pytest.raises(ValueError, match="alpha must be between 0 and 1"):
