@@ -5,6 +5,7 @@ import os
 import shutil
 import urllib.error
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -147,18 +148,25 @@ def _flip_default(frame):
         (lambda f, p: _flip_default(f).to_parquet(p), "does not match the digest"),
         (lambda f, p: f.drop(columns="SEX").to_parquet(p), "does not match the digest"),
         (lambda f, p: f.astype({"AGE": "float64"}).to_parquet(p), "does not match the digest"),
+        (lambda f, p: f.assign(SEX=f["SEX"].cat.reorder_categories(["female", "male"]))
+         .to_parquet(p), "does not match the digest"),
+        (lambda f, p: f.assign(SEX=f["SEX"].cat.add_categories(["unused"])).to_parquet(p),
+         "does not match the digest"),
+        (lambda f, p: f.assign(AGE_BAND=f["AGE_BAND"].cat.as_unordered()).to_parquet(p),
+         "does not match the digest"),
         (lambda f, p: f.head(100).to_parquet(p), "has 100 rows instead of 30,000"),
         (lambda f, p: pd.DataFrame({"x": range(30_000)}).to_parquet(p), "not written by fairaudit"),
         (lambda f, p: (p.unlink(), p.mkdir()), "is not a file"),
     ],
-    ids=["garbage", "flipped-labels", "missing-column", "wrong-dtype", "100-rows", "unrelated",
-         "directory"],
+    ids=["garbage", "flipped-labels", "missing-column", "wrong-dtype", "reordered-categories",
+         "unused-category", "unordered", "100-rows", "unrelated", "directory"],
 )  # fmt: skip
-def test_a_bad_cache_is_never_used_but_rebuilt_with_a_warning(cache_dir, damage, why):
-    reference = load_credit_card(cache=False)
-    load_credit_card()  # writes the cache
-    (cached,) = cache_dir.glob("*.parquet")
-    damage(pd.read_parquet(cached) if cached.is_file() else None, cached)
+def test_a_bad_cache_is_never_used_but_rebuilt_with_a_warning(cache_dir, good_cache, damage, why):
+    reference, good = good_cache
+    cache_dir.mkdir()
+    cached = cache_dir / good.name
+    cached.write_bytes(good.read_bytes())
+    damage(pd.read_parquet(cached), cached)
     with pytest.warns(UserWarning) as warned:
         loaded = load_credit_card()
     assert any(why in str(w.message) for w in warned), [str(w.message) for w in warned]
@@ -167,6 +175,16 @@ def test_a_bad_cache_is_never_used_but_rebuilt_with_a_warning(cache_dir, damage,
     assert loaded.attrs["content_sha256"] == reference.attrs["content_sha256"]
     if cached.is_file():  # rewritten whole, and read back on the next load
         assert load_credit_card().attrs["source"] == "cache"
+
+
+@pytest.fixture(scope="module")
+def good_cache(tmp_path_factory):
+    """The credit data loaded from the mirror once, and the cache file it writes."""
+    folder = tmp_path_factory.mktemp("good-cache")
+    with mock.patch.dict(os.environ, {datasets.CACHE_DIR_ENV: str(folder)}):
+        reference = load_credit_card()
+    (cached,) = folder.glob("*.parquet")
+    return reference, cached
 
 
 @needs_mirror
