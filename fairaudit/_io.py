@@ -22,28 +22,12 @@ from importlib import metadata
 from pathlib import Path
 
 __all__ = [
-    "OUTPUT_ROOT_ENV",
-    "RUN_DIR_ENV",
-    "RUN_MARKER",
-    "RUN_STAGING_ENV",
-    "UnsafeTargetError",
-    "check_run_target",
-    "clean_leftovers",
-    "clean_scratch",
-    "library_versions",
-    "private_workdir",
-    "project_root",
-    "publish_file",
-    "replace_dir",
-    "resolve_path",
-    "scratch_dir",
-    "sha256_bytes",
-    "sha256_file",
-    "to_jsonable",
-    "write_bytes_atomic",
-    "write_json_atomic",
+    "OUTPUT_ROOT_ENV", "RUN_DIR_ENV", "RUN_MARKER", "RUN_STAGING_ENV", "UnsafeTargetError",
+    "check_run_target", "clean_leftovers", "clean_scratch", "library_versions",
+    "private_workdir", "project_root", "replace_dir", "resolve_path", "scratch_dir",
+    "sha256_bytes", "sha256_file", "to_jsonable", "write_bytes_atomic", "write_json_atomic",
     "write_text_atomic",
-]
+]  # fmt: skip
 
 OUTPUT_ROOT_ENV = "FAIRAUDIT_OUTPUT_ROOT"
 #: Set by ``fairaudit run`` for its kernel: the run folder, and the folder the run is staged
@@ -164,7 +148,8 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        publish_file(tmp, path)
+        _shared_mode(tmp, 0o666)  # mkstemp's files are owner-only; artefacts are shared
+        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -189,12 +174,6 @@ def _shared_mode(path: str | os.PathLike, mode: int) -> None:
     os.chmod(path, mode & ~umask)
 
 
-def publish_file(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
-    """Rename a finished temporary file onto ``path``, readable as the umask allows."""
-    _shared_mode(tmp, 0o666)
-    os.replace(tmp, path)
-
-
 def _is_within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
@@ -204,26 +183,15 @@ def _short(text: str) -> str:
 
 
 def check_run_target(path: str | os.PathLike) -> Path:
-    """Resolve a run folder and refuse one that a run must not replace.
+    """Resolve a run folder (from the project root) and refuse one a run must not replace.
 
-    A run publishes by replacing its whole folder, so the folder must be new,
-    empty, or one a run published (it holds :data:`RUN_MARKER`). Refused: a
-    folder holding the project, the home or the current folder; ``reports/``
-    itself and anything inside the package, ``notebooks/``, ``data/``,
-    ``.git``, ``reports/failed`` and the like; a folder inside another run's
-    folder, or one holding another run's folder; a symbolic link; a file; a
-    non-empty folder without the marker; a place that cannot be written. The
-    parent folder is created if needed.
-
-    Parameters
-    ----------
-    path : path
-        Relative paths resolve against the project root (:func:`resolve_path`).
-
-    Returns
-    -------
-    pathlib.Path
-        The resolved folder.
+    A run replaces its whole folder, so the folder must be new, empty, or one a
+    run published (it holds :data:`RUN_MARKER`). Refused: a folder holding the
+    project, the home or the current folder; ``reports/`` and anything inside
+    the package, ``notebooks/``, ``data/``, ``.git``, ``reports/failed``...; a
+    folder inside another run's folder, or holding one; a symbolic link; a
+    file; a non-empty folder without the marker; a place that cannot be
+    written. The parent folder is created if needed.
 
     Raises
     ------
@@ -231,9 +199,7 @@ def check_run_target(path: str | os.PathLike) -> Path:
         One line naming the folder, what is wrong and what to do.
     """
     if str(path).strip() == "":
-        raise UnsafeTargetError(
-            "The run folder is empty; name a new folder such as reports/my_run."
-        )
+        raise UnsafeTargetError("The run folder is empty; name one such as reports/my_run.")
     try:
         return _checked(Path(os.path.abspath(resolve_path(path))))
     except OSError as exc:  # a name too long, a loop of links, no permission, ...
@@ -315,17 +281,11 @@ def _dead(pid: str) -> bool:
 
 
 def clean_leftovers(parent: str | os.PathLike, name: str) -> list[Path]:
-    """Remove the work folders of killed runs of ``name`` and finish a half-done swap.
+    """Remove the work folders of killed runs of ``name``, finish a half-done swap; list them.
 
-    A swap interrupted between its two renames leaves the previous run at
+    A swap cut between its two renames leaves the previous run at
     ``.<name>.previous`` and nothing at ``<name>``: it is put back. Work folders
-    (:func:`private_workdir`) of processes that are gone are deleted; those of
-    live processes are left alone.
-
-    Returns
-    -------
-    list of pathlib.Path
-        What was removed or restored.
+    (:func:`private_workdir`) of processes that are gone are deleted.
     """
     parent, done = Path(parent), []
     aside, target = parent / f".{name}.previous", parent / name
@@ -341,31 +301,17 @@ def clean_leftovers(parent: str | os.PathLike, name: str) -> list[Path]:
 
 
 def replace_dir(new: str | os.PathLike, target: str | os.PathLike) -> Path:
-    """Swap the finished folder ``new`` into ``target``, replacing what was there.
+    """Swap the finished folder ``new`` in as ``target`` (same file system); return ``target``.
 
-    ``target`` must pass :func:`check_run_target`; ``new`` is marked as a run
-    folder (:data:`RUN_MARKER`), given the umask's permissions, and renamed in.
-    The previous folder is renamed aside first and deleted only after ``new``
-    is in place, so ``target`` always holds one complete run; a swap killed
-    half-way is finished by the next one (:func:`clean_leftovers`). Both
-    folders must be on the same file system.
-
-    Returns
-    -------
-    pathlib.Path
-        ``target``.
-
-    Raises
-    ------
-    UnsafeTargetError
-        If ``target`` is not a folder a run may replace.
+    ``target`` must pass :func:`check_run_target` (else :class:`UnsafeTargetError`);
+    ``new`` gets :data:`RUN_MARKER` and the umask's permissions. The previous
+    folder is renamed aside and deleted only once ``new`` is in place, so
+    ``target`` always holds one whole run; a swap killed half-way is finished
+    by the next one (:func:`clean_leftovers`).
     """
     new, target = Path(new), check_run_target(target)
     clean_leftovers(target.parent, target.name)
-    (new / RUN_MARKER).write_text(
-        "This folder was published by a fairaudit run; the next run may replace it.\n",
-        encoding="utf-8",
-    )
+    (new / RUN_MARKER).write_text("Published by a fairaudit run; the next run may replace it.\n")
     _shared_mode(new, 0o777)
     aside = target.parent / f".{target.name}.previous"
     shutil.rmtree(aside, ignore_errors=True)

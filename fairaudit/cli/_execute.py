@@ -1,15 +1,14 @@
 """Running a case study: one private folder per run, published whole, a failure kept.
 
-:func:`run_study` creates a hidden sibling of the run folder and executes the
-notebook with papermill into it: the kernel's
-:class:`~fairaudit.reporting.RunArtefacts` write there too. When the run
-succeeds the folder gets the notebook's HTML page and ``run.json`` (parameters,
+:func:`run_study` executes the notebook with papermill into a hidden sibling of
+the run folder, where the kernel's :class:`~fairaudit.reporting.RunArtefacts`
+write too. A run that succeeds gets its HTML page and ``run.json`` (parameters,
 times, data checksums, library versions) and replaces the run folder in one
 swap. Otherwise, or if publishing fails (a full disk, a folder swapped for a
 link), the same folder moves to ``reports/failed/<study>-<UTC time>/`` with a
 one-line cause, and the previous results stay as they were. Ctrl-C and SIGTERM
-stop a running cell at once; once the last cell has finished, they wait until
-the run is published.
+stop a running cell at once; after the last cell they wait until the run is
+published.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import os
 import re
 import shutil
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,7 +58,7 @@ _KERNEL_LOG = ".kernel-stderr.log"
 
 @dataclass
 class RunResult:
-    """A published run: its folder, its record, its headline, and whether a signal came late."""
+    """A published run; ``interrupted`` if Ctrl-C or SIGTERM came after its last cell."""
 
     study: Study
     run_dir: Path
@@ -74,7 +73,7 @@ class RunResult:
 
 @dataclass
 class RunFailed(RuntimeError):
-    """A run that failed, or could not be published; it is kept in :attr:`failed_dir`."""
+    """A run that failed or could not be published; it is kept in :attr:`failed_dir`."""
 
     study: Study
     failed_dir: Path
@@ -82,7 +81,6 @@ class RunFailed(RuntimeError):
     cell_index: int | None = None
     execution_count: int | None = None
     source: str = ""
-    traceback: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return f"{self.study.name} failed: {self.error}"
@@ -92,27 +90,25 @@ class RunFailed(RuntimeError):
         lines = [f"{self.study.name} failed:"]
         if self.cell_index is not None:
             count = f" (In [{self.execution_count}])" if self.execution_count else ""
-            lines = [f"{self.study.name} failed in code cell {self.cell_index}{count}:"]
             source = self.source.splitlines()
+            lines = [f"{self.study.name} failed in code cell {self.cell_index}{count}:"]
             lines += [f"    {line}" for line in source[:max_source_lines]]
             if len(source) > max_source_lines:
                 lines.append(f"    ... ({len(source) - max_source_lines} more lines)")
-        lines.append(self.error)
-        lines.append(f"The executed notebook and its artefacts are kept in {self.failed_dir}")
+        lines += [self.error, f"The executed notebook and its artefacts are kept in "
+                  f"{self.failed_dir}"]  # fmt: skip
         return "\n".join(lines)
 
 
 class _Signals:
     """Ctrl-C and SIGTERM raise KeyboardInterrupt, until :meth:`hold` makes them wait."""
 
-    def __init__(self):
-        self.received = self.held = False
+    received = held = False
 
     def __enter__(self):
         try:
-            self.previous = {
-                s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)
-            }
+            self.previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT,
+                                                                         signal.SIGTERM)}
         except ValueError:  # not the main thread: signals stay as they are
             self.previous = {}
         return self
@@ -122,7 +118,7 @@ class _Signals:
         if not self.held:
             raise KeyboardInterrupt
 
-    def hold(self, *args, **kwargs):
+    def hold(self):
         self.held = True
 
     def __exit__(self, *exc):
@@ -137,28 +133,23 @@ def run_study(study: Study, given: dict | None = None, *, output_dir=None,
     Parameters
     ----------
     study : Study
-        The case study (its notebook must exist).
     given : dict
-        Parameter values already checked by :func:`prepare_parameters`.
+        Values already checked by :func:`prepare_parameters`; defaults fill the rest.
     output_dir : path, optional
         The run folder; default ``reports/<name>`` (:attr:`Study.run_dir`).
-        Relative paths resolve against the project root.
     progress : {None, "bar", "lines"}
         Papermill's progress bar, a line every few seconds (logs), or nothing.
     kernel_name : str
-        The Jupyter kernel to run.
 
     Returns
     -------
     RunResult
-        ``interrupted`` is true when Ctrl-C or SIGTERM came after the last cell
-        had finished: the run was published first.
 
     Raises
     ------
     RunFailed
-        The notebook raised, its kernel died, it did not write its main
-        artefact, or publishing failed. The run folder is untouched.
+        A cell raised, the kernel died, the main artefact is missing, or
+        publishing failed; the run folder is untouched.
     KeyboardInterrupt
         Ctrl-C or SIGTERM while a cell ran; the run is kept under ``reports/failed``.
     """
@@ -171,17 +162,17 @@ def run_study(study: Study, given: dict | None = None, *, output_dir=None,
             signals.hold()
             record = run.publish()
     finally:
-        clean_scratch()  # large scratch files of a kernel that was killed
+        clean_scratch()  # the large scratch files of a kernel that was killed
     return RunResult(study, run.run_dir, record, headline(run.run_dir / study.main_json),
                      signals.received)  # fmt: skip
 
 
 class Run:
-    """One run of a study: its run folder, and the private work folder it is made in.
+    """One run: its run folder, and the private work folder beside it that becomes it.
 
-    The work folder is a hidden sibling of the run folder (same file system, so
-    publishing is a rename); its name carries the process id, so a later run
-    removes it if this process is killed (:func:`fairaudit._io.clean_leftovers`).
+    The work folder ``.<name>.run-<pid>-*`` is on the run folder's file system
+    (publishing is a rename) and names its process, so a later run removes it
+    if this one is killed (:func:`fairaudit._io.clean_leftovers`).
     """
 
     def __init__(self, study: Study, given: dict, run_dir):
@@ -204,16 +195,14 @@ class Run:
             if len(done) == total:
                 signals.hold()  # the last cell has finished: publish the run whole, then stop
 
+        env = {RUN_DIR_ENV: str(self.run_dir), RUN_STAGING_ENV: str(self.work)}
+        stop_now = lambda: signals.received and not signals.held  # noqa: E731
         try:
-            execute(
-                self.study.notebook_path, self.work / f".{self.notebook.name}",
-                {RUN_DIR_ENV: str(self.run_dir), RUN_STAGING_ENV: str(self.work)},
-                parameters={**self.given, OUTPUT_PARAMETER: str(self.run_dir)},
-                kernel_name=kernel_name, progress_bar=progress == "bar",
-                on_cell_complete=on_cell_complete,
-                kernel_manager_class=kernel_manager_class(
-                    self.work / _KERNEL_LOG, lambda: signals.received and not signals.held),
-            )  # fmt: skip
+            execute(self.study.notebook_path, self.work / f".{self.notebook.name}", env,
+                    parameters={**self.given, OUTPUT_PARAMETER: str(self.run_dir)},
+                    kernel_name=kernel_name, progress_bar=progress == "bar",
+                    on_cell_complete=on_cell_complete,
+                    kernel_manager_class=kernel_manager_class(self.work / _KERNEL_LOG, stop_now))
         except PapermillExecutionError as exc:
             return {"error": f"{exc.ename}: {exc.evalue}", "cell_index": exc.cell_index,
                     "execution_count": exc.exec_count, "source": exc.source,
@@ -235,7 +224,7 @@ class Run:
             os.replace(hidden, self.notebook)
 
     def publish(self) -> dict:
-        """HTML, ``run.json``, then the swap; a failure keeps the run (:meth:`keep_failed`)."""
+        """HTML, ``run.json``, then the swap; if any of it fails, :meth:`keep_failed`."""
         try:
             self._show_notebook()
             (self.work / _KERNEL_LOG).unlink(missing_ok=True)
@@ -244,48 +233,47 @@ class Run:
             write_json_atomic(self.work / RUN_RECORD, record)
             replace_dir(self.work, self.run_dir)
         except Exception as exc:  # noqa: BLE001 - a full disk, a link in the way, ...
-            raise self.keep_failed(f"publishing failed: {_cause(exc)}") from None
+            text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise self.keep_failed(f"publishing failed: {text}") from None
         remember_run(self.study.name, self.run_dir)
         return record
 
     def record(self, status: str, **extra) -> dict:
-        """What ``run.json`` holds: parameters, times, checksums, versions, the data used."""
-        study, finished = self.study, datetime.now(UTC)
+        """``run.json``: parameters, times, checksums, versions, the data the notebook used."""
+        finished, path = datetime.now(UTC), self.study.notebook_path
+        try:
+            notebook = str(path.resolve().relative_to(project_root()))
+        except ValueError:
+            notebook = str(path)
         record = {
-            "study": study.name,
-            "status": status,
-            "notebook": _display_path(study.notebook_path),
-            "notebook_sha256": sha256_file(study.notebook_path),
-            "parameters": {n: p.default for n, p in study.declared.items()} | self.given
+            "study": self.study.name, "status": status, "notebook": notebook,
+            "notebook_sha256": sha256_file(path),
+            "parameters": {n: p.default for n, p in self.study.declared.items()} | self.given
             | {OUTPUT_PARAMETER: str(self.run_dir)},
-            "overrides": dict(self.given),
-            "started_at": iso(self.started),
+            "overrides": dict(self.given), "started_at": iso(self.started),
             "finished_at": iso(finished),
             "duration_s": round((finished - self.started).total_seconds(), 1),
-            "kernel_environment": dict(KERNEL_ENV),
-            "versions": library_versions(),
-            **extra,
+            "kernel_environment": dict(KERNEL_ENV), "versions": library_versions(), **extra,
         }  # fmt: skip
-        if study.dataset:
+        if self.study.dataset:
             from fairaudit.datasets import dataset_checksums
 
-            record["data"] = {"name": study.dataset, "sha256": dataset_checksums(study.dataset)}
-            record["data"].update(_data_used(self.work / study.main_json))
+            data = {"name": self.study.dataset, "sha256": dataset_checksums(self.study.dataset)}
+            record["data"] = data | _data_used(self.work / self.study.main_json)
         return record
 
     def keep_failed(self, error: str, **failure) -> RunFailed:
         """Move the work folder whole to ``reports/failed/<study>-<time>/``, with the cause.
 
         On one file system that is a rename, which even a full disk allows. If
-        it cannot move, the folder stays beside the run folder, renamed
-        ``<name>.failed-<time>`` so that no later run takes it for a leftover.
+        it cannot move, it stays beside the run folder as ``<name>.failed-<time>``,
+        which no later run takes for a leftover.
         """
         stamp = self.started.strftime("%Y%m%dT%H%M%SZ")
         with contextlib.suppress(OSError):
             self._show_notebook()
             (self.work / RUN_MARKER).unlink(missing_ok=True)
-        kept = reports_dir() / "failed" / f"{self.study.name}-{stamp}"
-        n = 1
+        kept, n = reports_dir() / "failed" / f"{self.study.name}-{stamp}", 1
         while kept.exists() or kept.is_symlink():
             n += 1
             kept = kept.with_name(f"{self.study.name}-{stamp}-{n}")
@@ -295,12 +283,11 @@ class Run:
         except OSError:
             shutil.rmtree(kept, ignore_errors=True)  # half a copy to another file system
             kept = self.work.rename(self.run_dir.with_name(f"{self.run_dir.name}.failed-{stamp}"))
-        self.work = kept
-        text = [f"Case study: {self.study.name}", f"Error: {error}"]
+        self.work, text = kept, [f"Case study: {self.study.name}", f"Error: {error}"]
         if failure.get("cell_index") is not None:
-            count = failure.get("execution_count")
-            text += [f"Failing code cell: {failure['cell_index']} (In [{count}])", "",
-                     "Cell source:", failure.get("source", "")]  # fmt: skip
+            text += [f"Failing code cell: {failure['cell_index']} "
+                     f"(In [{failure.get('execution_count')}])", "", "Cell source:",
+                     failure.get("source", "")]  # fmt: skip
         text += ["", "Traceback:", *failure["traceback"]] if failure.get("traceback") else []
         with contextlib.suppress(Exception):  # on a full disk the folder alone is kept
             write_text_atomic(kept / "error.txt", "\n".join(text) + "\n")
@@ -310,28 +297,14 @@ class Run:
                          failure.get("execution_count"), failure.get("source", ""))  # fmt: skip
 
 
-def _cause(exc: Exception) -> str:
-    """An exception in one line: ``No space left on device (path)``."""
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    name = getattr(exc, "filename", None)
-    return f"{text} ({name})" if name and str(name) not in text else text
-
-
 def _data_used(main_json: Path) -> dict:
     """``source`` and ``content_sha256`` of the data the notebook's main JSON reports, if any."""
     try:
         main = json.loads(main_json.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     for block in (main, *main.values()) if isinstance(main, dict) else ():
         data = block.get("data") if isinstance(block, dict) else None
         if isinstance(data, dict) and data.get("content_sha256"):
             return {k: data[k] for k in ("source", "content_sha256") if k in data}
     return {}
-
-
-def _display_path(path: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(project_root()))
-    except ValueError:
-        return str(path)
