@@ -33,7 +33,7 @@ from fairaudit.cli._parameters import (
     unknown_name_error,
 )
 from fairaudit.cli._studies import STUDIES, UnknownStudyError, get_study
-from fairaudit.studies._parameters import shown, type_name
+from fairaudit.studies._parameters import type_name
 
 __all__ = ["build_parser", "main"]
 
@@ -86,7 +86,7 @@ def _cmd_params(name: str, registry) -> int:
     study = get_study(name, registry)
     print(f"{study.name} ({study.notebook}) parameters:")
     rows = [("name", "type", "default", "what it does; rule")]
-    rows += [(p.name, type_name(p), shown(p.default), p.comment) for p in study.declared.values()]
+    rows += [(p.name, type_name(p), repr(p.default), p.comment) for p in study.declared.values()]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         print("  " + "  ".join(f"{c:<{w}}" for c, w in zip(row[:3], widths, strict=True)), row[3])

@@ -8,6 +8,7 @@ each) through the real command; the real case studies run once per session
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import json
 import os
@@ -25,7 +26,7 @@ from tiny_studies import OTHER, REGISTRY, TINY
 
 from fairaudit import cli
 from fairaudit._io import OUTPUT_ROOT_ENV
-from fairaudit.cli import STUDIES, ParameterError, Study, get_study, prepare_parameters
+from fairaudit.cli import STUDIES, ParameterError, get_study, prepare_parameters
 from fairaudit.datasets import dataset_checksums, load_adult, load_credit_card
 
 
@@ -299,7 +300,7 @@ def test_forced_failure_keeps_previous_results_and_the_failed_notebook(output_ro
 
 
 def test_a_notebook_that_does_not_write_its_main_json_fails(output_root, capsys):
-    broken = Study("tiny", TINY.notebook, "Wrong main JSON.", "missing.json")
+    broken = dataclasses.replace(TINY, main_json="missing.json")
     assert run_cli("run", "tiny", registry={"tiny": broken}) == 1
     assert "did not write missing.json" in capsys.readouterr().err
     assert not (output_root / "reports/tiny_study").exists()
@@ -377,6 +378,9 @@ def test_every_case_study_runs_with_its_small_values(rendered_reports):
             small = {"group": "south"}
         assert record["overrides"] == {k: v for k, v in small.items() if k in declared}
         assert record["versions"]["fairaudit"] == metadata.version("fairaudit")
+        # the notebook's own record names the run folder, not the folder it was made in
+        recorded = re.findall(r'"output_dir": "([^"]*)"', (run_dir / study.main_json).read_text())
+        assert set(recorded) <= {str(run_dir)}, (name, recorded)
         if study.dataset and not study.name.startswith("tiny"):  # the data the notebook used
             loaded = {"credit_card": load_credit_card, "adult": load_adult}[study.dataset]
             assert record["data"]["content_sha256"] == loaded(cache=False).attrs["content_sha256"]
