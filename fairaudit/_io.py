@@ -18,7 +18,6 @@ import shutil
 import sys
 import tempfile
 from datetime import date, datetime
-from importlib import metadata
 from pathlib import Path
 
 __all__ = [
@@ -117,6 +116,8 @@ _LIBRARIES = ("fairaudit", "fairlearn", "scikit-learn", "pandas", "numpy", "scip
 
 def library_versions() -> dict[str, str | None]:
     """Installed versions of the libraries whose behaviour shapes the results (none imported)."""
+    from importlib import metadata
+
     versions = {"python": platform.python_version()}
     for name in _LIBRARIES:
         try:

@@ -11,7 +11,6 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from unittest import mock
 
 from fairaudit._io import OUTPUT_ROOT_ENV, write_text_atomic
 
@@ -106,6 +105,8 @@ def code_cells(notebook: str | os.PathLike) -> int:
 
 def execute(notebook, executed, env: dict, **kwargs) -> None:
     """Run papermill on ``notebook`` into ``executed``, from the notebook's folder, with ``env``."""
+    from unittest import mock
+
     import papermill
 
     quiet_kernel_logging()
