@@ -20,7 +20,6 @@ from fairaudit._io import OUTPUT_ROOT_ENV
 collect_ignore = ["fixtures"]
 
 
-
 @pytest.fixture
 def output_root(tmp_path) -> Path:
     """A private ``FAIRAUDIT_OUTPUT_ROOT`` for one test (its ``reports/`` starts empty)."""

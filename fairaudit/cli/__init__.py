@@ -16,22 +16,7 @@ from fairaudit.cli._parameters import (
 )
 from fairaudit.cli._studies import STUDIES, Study, get_study
 
-__all__ = [
-    "KERNEL_ENV",
-    "STUDIES",
-    "ParameterError",
-    "RunFailed",
-    "RunResult",
-    "Study",
-    "build_parser",
-    "check_parameters",
-    "get_study",
-    "main",
-    "parse_text",
-    "prepare_parameters",
-    "read_params_file",
-    "refresh_notebook",
-    "render_html",
-    "run_study",
-    "write_index",
-]
+__all__ = ["KERNEL_ENV", "STUDIES", "ParameterError", "RunFailed", "RunResult", "Study",
+           "build_parser", "check_parameters", "get_study", "main", "parse_text",
+           "prepare_parameters", "read_params_file", "refresh_notebook", "render_html",
+           "run_study", "write_index"]  # fmt: skip

@@ -107,8 +107,9 @@ class _Signals:
 
     def __enter__(self):
         try:
-            self.previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT,
-                                                                         signal.SIGTERM)}
+            self.previous = {
+                s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)
+            }
         except ValueError:  # not the main thread: signals stay as they are
             self.previous = {}
         return self
@@ -198,11 +199,16 @@ class Run:
         env = {RUN_DIR_ENV: str(self.run_dir), RUN_STAGING_ENV: str(self.work)}
         stop_now = lambda: signals.received and not signals.held  # noqa: E731
         try:
-            execute(self.study.notebook_path, self.work / f".{self.notebook.name}", env,
-                    parameters={**self.given, OUTPUT_PARAMETER: str(self.run_dir)},
-                    kernel_name=kernel_name, progress_bar=progress == "bar",
-                    on_cell_complete=on_cell_complete,
-                    kernel_manager_class=kernel_manager_class(self.work / _KERNEL_LOG, stop_now))
+            execute(
+                self.study.notebook_path,
+                self.work / f".{self.notebook.name}",
+                env,
+                parameters={**self.given, OUTPUT_PARAMETER: str(self.run_dir)},
+                kernel_name=kernel_name,
+                progress_bar=progress == "bar",
+                on_cell_complete=on_cell_complete,
+                kernel_manager_class=kernel_manager_class(self.work / _KERNEL_LOG, stop_now),
+            )
         except PapermillExecutionError as exc:
             return {"error": f"{exc.ename}: {exc.evalue}", "cell_index": exc.cell_index,
                     "execution_count": exc.exec_count, "source": exc.source,
@@ -213,8 +219,10 @@ class Run:
         except Exception as exc:  # noqa: BLE001 - the kernel died or could not start, ...
             return {"error": f"{type(exc).__name__}: {exc}"}
         if not (self.work / self.study.main_json).is_file():
-            return {"error": f"The notebook finished but did not write {self.study.main_json} "
-                    f"into its {OUTPUT_PARAMETER}; does its last cell commit its RunArtefacts?"}
+            return {
+                "error": f"The notebook finished but did not write {self.study.main_json} "
+                f"into its {OUTPUT_PARAMETER}; does its last cell commit its RunArtefacts?"
+            }
         return {}
 
     def _show_notebook(self) -> None:

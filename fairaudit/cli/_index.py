@@ -16,15 +16,8 @@ from fairaudit._io import write_json_atomic, write_text_atomic
 from fairaudit.cli._notebook import TEMPLATES
 from fairaudit.cli._studies import STUDIES, Study, reports_dir
 
-__all__ = [
-    "RUNS_FILE",
-    "RUN_RECORD",
-    "format_value",
-    "headline",
-    "iso",
-    "remember_run",
-    "write_index",
-]
+__all__ = ["RUNS_FILE", "RUN_RECORD", "format_value", "headline", "iso", "remember_run",
+           "write_index"]  # fmt: skip
 
 RUN_RECORD, RUNS_FILE = "run.json", ".runs.json"
 

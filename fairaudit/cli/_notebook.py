@@ -14,16 +14,8 @@ from pathlib import Path
 
 from fairaudit._io import OUTPUT_ROOT_ENV, write_text_atomic
 
-__all__ = [
-    "KERNEL_ENV",
-    "TEMPLATES",
-    "execute",
-    "kernel_manager_class",
-    "progress_hook",
-    "quiet_kernel_logging",
-    "refresh_notebook",
-    "render_html",
-]
+__all__ = ["KERNEL_ENV", "TEMPLATES", "code_cells", "execute", "kernel_manager_class",
+           "progress_hook", "quiet_kernel_logging", "refresh_notebook", "render_html"]  # fmt: skip
 
 #: Environment every kernel runs with: reproducible hashing, the virtual
 #: environment's ``python3`` kernel before any user-wide one, and matplotlib's
@@ -136,21 +128,11 @@ def render_html(notebook: str | os.PathLike) -> str:
 
 
 def refresh_notebook(notebook: str | os.PathLike, *, kernel_name: str = "python3") -> Path:
-    """Re-execute a committed notebook in place with its default parameters.
+    """Re-execute a committed notebook in place with its defaults, as nbval re-runs it.
 
-    Run exactly as nbval re-runs it (kernel environment, working directory
-    ``notebooks/``, artefacts into a temporary folder), with papermill's
-    volatile metadata stripped so the diff shows only real changes. The file
-    is replaced only if the run succeeds.
-
-    Returns
-    -------
-    pathlib.Path
-
-    Raises
-    ------
-    papermill.PapermillExecutionError
-        If a cell fails (the committed file is left as it was).
+    Papermill's volatile metadata is stripped so the diff shows only real
+    changes; the file is replaced only if every cell succeeds (else papermill's
+    ``PapermillExecutionError``, and the committed file is left as it was).
     """
     import nbformat
 

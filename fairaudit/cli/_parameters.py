@@ -22,15 +22,8 @@ from fairaudit._io import UnsafeTargetError, check_run_target
 from fairaudit.cli._studies import Study, UnknownStudyError, closest, get_study
 from fairaudit.studies._parameters import check_rules, check_types, shown
 
-__all__ = [
-    "OUTPUT_PARAMETER",
-    "ParameterError",
-    "check_parameters",
-    "parse_text",
-    "prepare_parameters",
-    "read_params_file",
-    "unknown_name_error",
-]
+__all__ = ["OUTPUT_PARAMETER", "ParameterError", "check_parameters", "parse_text",
+           "prepare_parameters", "read_params_file", "unknown_name_error"]  # fmt: skip
 
 #: The parameter through which the runner tells a notebook where to write.
 OUTPUT_PARAMETER = "output_dir"
@@ -127,25 +120,11 @@ def unknown_name_error(name: str, valid, where: str | None = None) -> ParameterE
 def prepare_parameters(
     declared, text_values=None, typed_values=None, *, where="The notebook", ignore_unknown=False
 ) -> dict:
-    """Check and convert the values a user gave, types and rules, before anything runs.
+    """The given values typed and checked against ``declared`` (types, then rules).
 
-    Parameters
-    ----------
-    declared : dict
-        The study's parameters (:attr:`fairaudit.cli.Study.declared`).
-    text_values : dict of str
-        ``-p NAME VALUE`` pairs; they win over ``typed_values``.
-    typed_values : dict
-        Values read from a parameters file.
-    where : str
-        How messages name the study.
-    ignore_unknown : bool
-        Skip names the study does not declare (``run --all``).
-
-    Returns
-    -------
-    dict
-        Only the given parameters, typed; the declared defaults fill the rest.
+    ``text_values`` (``-p``) win over ``typed_values`` (``-f``); ``where`` names
+    the study in messages; ``ignore_unknown`` skips undeclared names (``--all``).
+    Returns only the given values; the defaults fill the rest.
 
     Raises
     ------
@@ -257,27 +236,14 @@ def _cell_names(namespace: dict, declared) -> list[str]:
 
 
 def check_parameters(study: str | Study, namespace: dict) -> dict:
-    """Check a notebook's parameters from inside it; return them for the run's record.
+    """Check a notebook's parameters from inside it: ``check_parameters("credit-loan", globals())``.
 
-    The cell after ``parameters`` calls ``params = check_parameters("credit-loan",
-    globals())``. The names the running notebook's parameters cell sets (found
-    in IPython's input history) must be declared, so a misspelt name in a
-    working copy is refused; the values now in the namespace are checked
-    against the study's declared types and rules, as ``fairaudit run`` does
-    before a kernel starts; ``output_dir`` must be a folder a run may replace.
-
-    Parameters
-    ----------
-    study : str or Study
-        A registered case study's name (or the study itself).
-    namespace : dict
-        Where the parameters live (the notebook's ``globals()``).
-
-    Returns
-    -------
-    dict
-        ``{name: value}`` of every declared parameter, in declaration order,
-        converted to the declared type (an int given for a float is a float).
+    The names the running notebook's parameters cell sets (IPython's input
+    history) must be declared, so a misspelt name in a working copy is refused;
+    the values in ``namespace`` must have the declared types and keep the
+    rules, as ``fairaudit run`` checks before a kernel starts; ``output_dir``
+    must be a folder a run may replace. ``study`` is a registered name or a
+    :class:`Study`. Returns every declared parameter, typed, in declaration order.
 
     Raises
     ------

@@ -38,16 +38,16 @@ class Study:
     name : str
         The name typed on the command line (``fairaudit run credit-loan``).
     notebook : str
-        The notebook's path, relative to the project root (absolute paths are kept).
+        The notebook's path, relative to the project root.
     description : str
         One line saying what the study teaches.
     main_json : str
-        The artefact whose top-level ``"headline"`` dict the report index shows.
+        The artefact whose ``"headline"`` dict the report index shows.
     dataset : str or None
-        Name for :func:`fairaudit.datasets.dataset_checksums`, recorded in ``run.json``.
+        The data set whose checksums ``run.json`` records.
     parameters : str or dict
-        The module of :mod:`fairaudit.studies` declaring its parameters (imported
-        on first use), or the declaration itself.
+        Its module in :mod:`fairaudit.studies` (imported on first use), or the
+        declaration itself.
     """
 
     name: str

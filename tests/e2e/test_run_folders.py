@@ -128,9 +128,10 @@ def _gone(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    return Path(f"/proc/{pid}/status").is_file() and "zombie" in Path(
-        f"/proc/{pid}/status"
-    ).read_text()
+    return (
+        Path(f"/proc/{pid}/status").is_file()
+        and "zombie" in Path(f"/proc/{pid}/status").read_text()
+    )
 
 
 def test_sigterm_stops_a_running_cell_at_once_and_keeps_the_previous_report(tmp_path):
