@@ -18,6 +18,7 @@ import sys
 from html.parser import HTMLParser
 from importlib import metadata
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import pytest
@@ -468,7 +469,7 @@ def test_nbval_sanitizer_masks_only_volatile_text():
     assert clean("accuracy 0.812") != clean("accuracy 0.813")
 
 
-def test_a_command_run_report_survives_a_plain_papermill_run(rendered_reports, monkeypatch):
+def test_a_command_run_report_survives_a_plain_papermill_run(rendered_reports):
     """Lab, papermill and nbconvert runs write to reports/scratch/<study>/, never to a run's."""
     from notebook_run import execute_case_study
 
@@ -479,8 +480,8 @@ def test_a_command_run_report_survives_a_plain_papermill_run(rendered_reports, m
     before = snapshot(run_dir)
     executed = rendered_reports.reports.parent / "papermill-run.ipynb"
     # the same project root as the command's run, so the default output_dir is beside it
-    monkeypatch.setenv(OUTPUT_ROOT_ENV, str(rendered_reports.reports.parent))
-    execute_case_study(study.notebook_path.name, executed, {"rows": 50_000, "scaling": False})
+    with mock.patch.dict(os.environ, {OUTPUT_ROOT_ENV: str(rendered_reports.reports.parent)}):
+        execute_case_study(study.notebook_path.name, executed, {"rows": 50_000, "scaling": False})
     assert snapshot(run_dir) == before
     scratch = rendered_reports.reports / "scratch" / "audit_at_scale"
     assert (scratch / "scale_summary.json").is_file()

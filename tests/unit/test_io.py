@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -30,11 +31,11 @@ def root(tmp_path, monkeypatch):
     """A private output root; the current directory is a folder of its own."""
     base = tmp_path / "root"
     base.mkdir()
-    monkeypatch.setenv(OUTPUT_ROOT_ENV, str(base))
     here = tmp_path / "cwd"
     here.mkdir()
     monkeypatch.chdir(here)
-    return base
+    with mock.patch.dict(os.environ, {OUTPUT_ROOT_ENV: str(base)}):
+        yield base
 
 
 def _published(folder: Path, text="old") -> Path:

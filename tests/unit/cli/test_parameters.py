@@ -12,6 +12,7 @@ import math
 import os
 import subprocess
 import sys
+from unittest import mock
 
 import nbformat
 import pytest
@@ -192,9 +193,9 @@ def test_every_problem_at_once_types_before_rules():
 
 
 @pytest.fixture
-def namespace(tmp_path, monkeypatch):
-    monkeypatch.setenv("FAIRAUDIT_OUTPUT_ROOT", str(tmp_path))
-    return {n: p.default for n, p in DECLARED.items()} | {"unrelated": object()}
+def namespace(tmp_path):
+    with mock.patch.dict(os.environ, {"FAIRAUDIT_OUTPUT_ROOT": str(tmp_path)}):
+        yield {n: p.default for n, p in DECLARED.items()} | {"unrelated": object()}
 
 
 def test_check_parameters_returns_typed_values_in_declaration_order(namespace):
@@ -259,12 +260,11 @@ def test_each_study_declaration_is_its_notebooks_parameters_cell():
 
 
 @pytest.mark.parametrize("study", list(STUDIES))
-def test_each_study_defaults_pass_their_own_check(study, tmp_path, monkeypatch):
-    monkeypatch.setenv("FAIRAUDIT_OUTPUT_ROOT", str(tmp_path))
+def test_each_study_defaults_pass_their_own_check(study, tmp_path):
     declared = STUDIES[study].declared
-    assert list(check_parameters(study, {n: p.default for n, p in declared.items()})) == list(
-        declared
-    )
+    with mock.patch.dict(os.environ, {"FAIRAUDIT_OUTPUT_ROOT": str(tmp_path)}):
+        values = check_parameters(study, {n: p.default for n, p in declared.items()})
+    assert list(values) == list(declared)
 
 
 @pytest.mark.parametrize(

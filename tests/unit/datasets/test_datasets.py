@@ -31,10 +31,18 @@ needs_mirror = pytest.mark.skipif(
 
 
 @pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
+def cache_dir(tmp_path):
     folder = tmp_path / "cache"
-    monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(folder))
-    return folder
+    with mock.patch.dict(os.environ, {datasets.CACHE_DIR_ENV: str(folder)}):
+        yield folder
+
+
+@pytest.fixture
+def no_mirror():
+    """No FAIRAUDIT_DATA_HOME: the loaders fall back to OpenML."""
+    with mock.patch.dict(os.environ):
+        os.environ.pop(datasets.DATA_HOME_ENV, None)
+        yield
 
 
 @pytest.fixture
@@ -50,14 +58,14 @@ def offline(monkeypatch):
 
 
 @pytest.fixture
-def mirror_copy(tmp_path, monkeypatch):
+def mirror_copy(tmp_path):
     """A writable copy of the mirror, pointed to by FAIRAUDIT_DATA_HOME."""
     copy = tmp_path / "mirror"
     shutil.copytree(MIRROR, copy)
     for path in copy.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
-    monkeypatch.setenv(datasets.DATA_HOME_ENV, str(copy))
-    return copy
+    with mock.patch.dict(os.environ, {datasets.DATA_HOME_ENV: str(copy)}):
+        yield copy
 
 
 # --------------------------------------------------------------------------- known counts
@@ -227,16 +235,15 @@ def test_truncated_file_is_refused(mirror_copy, cache_dir):
 def test_missing_mirror_without_network_explains_both_fixes(
     tmp_path, monkeypatch, cache_dir, offline
 ):
-    monkeypatch.setenv(datasets.DATA_HOME_ENV, str(tmp_path / "nowhere"))
-    with pytest.raises(DataUnavailableError) as err:
-        load_credit_card()
+    with mock.patch.dict(os.environ, {datasets.DATA_HOME_ENV: str(tmp_path / "nowhere")}):
+        with pytest.raises(DataUnavailableError) as err:
+            load_credit_card()
     message = str(err.value)
     assert "credit_card_default/UCI_Credit_Card.csv" in message
     assert "FAIRAUDIT_DATA_HOME" in message and "OpenML" in message and "no network" in message
 
 
-def test_unset_mirror_without_network(monkeypatch, cache_dir, offline):
-    monkeypatch.delenv(datasets.DATA_HOME_ENV, raising=False)
+def test_unset_mirror_without_network(no_mirror, cache_dir, offline):
     with pytest.raises(DataUnavailableError, match="FAIRAUDIT_DATA_HOME is not set"):
         load_adult(cache=False)
 
@@ -271,12 +278,11 @@ ADULT_ROWS = [
 ]  # fmt: skip
 
 
-def test_openml_adult_frame_maps_to_canonical_schema(monkeypatch, cache_dir):
+def test_openml_adult_frame_maps_to_canonical_schema(monkeypatch, no_mirror, cache_dir):
     import fairlearn.datasets
 
     frame = _fetched_adult_frame(ADULT_ROWS)
     monkeypatch.setattr(fairlearn.datasets, "fetch_adult", lambda **kw: Bunch(frame=frame))
-    monkeypatch.delenv(datasets.DATA_HOME_ENV, raising=False)
     df = load_adult(cache=False)
     assert df.attrs["source"] == "openml"
     assert list(df.columns) == _loaders._ADULT_COLUMNS
@@ -305,7 +311,7 @@ def test_openml_and_mirror_agree_on_the_same_records(tmp_path):
         assert mirrored[col].astype(object).tolist() == fetched[col].astype(object).tolist(), col
 
 
-def test_openml_credit_frame_maps_to_canonical_schema(monkeypatch, cache_dir):
+def test_openml_credit_frame_maps_to_canonical_schema(monkeypatch, no_mirror, cache_dir):
     import fairlearn.datasets
 
     names = (
@@ -327,7 +333,6 @@ def test_openml_credit_frame_maps_to_canonical_schema(monkeypatch, cache_dir):
         "fetch_credit_card",
         lambda **kw: Bunch(frame=frame, target=frame["y"]),
     )
-    monkeypatch.delenv(datasets.DATA_HOME_ENV, raising=False)
     df = load_credit_card(cache=False)
     assert df.attrs["source"] == "openml"
     assert df["SEX"].tolist() == ["female", "male", "female"]
