@@ -380,3 +380,12 @@ def test_interest_rate_signal_follows_strength_and_group():
         add_interest_rate(df, "SEX", strength=-1)
     with pytest.raises(ValueError, match="not a column"):
         add_interest_rate(df, "GENDER")
+
+
+@needs_mirror
+def test_the_studies_declare_the_credit_groups_the_loader_makes(cache_dir):
+    """monitored/reference values are checked before a kernel starts, against these lists."""
+    from fairaudit.studies.credit_loan import CREDIT_GROUPS
+
+    df = load_credit_card(cache=False)
+    assert {c: tuple(df[c].cat.categories) for c in CREDIT_GROUPS} == CREDIT_GROUPS
