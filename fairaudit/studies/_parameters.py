@@ -16,22 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-__all__ = [
-    "Parameter",
-    "Rule",
-    "between",
-    "check_types",
-    "check_rules",
-    "declare",
-    "each",
-    "iso_date",
-    "memory_budget",
-    "one_of",
-    "parameters_cell",
-    "shown",
-    "some_of",
-    "type_name",
-]
+__all__ = ["Parameter", "Rule", "between", "check_rules", "check_types", "convert", "declare",
+           "each", "iso_date", "memory_budget", "one_of", "parameters_cell", "shown", "some_of",
+           "type_name"]  # fmt: skip
 
 
 @dataclass(frozen=True)
