@@ -24,7 +24,7 @@ ENGINES := $(VENV)/.fairaudit-engines
 export PYTHONHASHSEED := 0
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: setup run test bench lint lock clean clean-data screenshot notebooks lab reset workshop
+.PHONY: setup run test test-cpu bench lint lock clean clean-data screenshot notebooks lab reset workshop
 
 setup: $(STAMP)
 
@@ -52,6 +52,13 @@ run: setup
 
 test: setup $(ENGINES)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# The committed outputs must not depend on the CPU: strict nbval on the notebooks once more, with
+# NumPy's SIMD loops limited to x86-64-v2 (no AVX2) and OpenBLAS's oldest x86-64 kernels, as on
+# a CPU other than the one that made them (both switches are ignored on other architectures).
+CPU_CHECK_ENV ?= NPY_DISABLE_CPU_FEATURES=X86_V3 OPENBLAS_CORETYPE=Prescott
+test-cpu: setup
+	$(CPU_CHECK_ENV) $(BIN)/python -m pytest notebooks -n 2 --dist loadfile -p no:cacheprovider -q
 
 # JupyterLab on your working copies in $(WORKSPACE)/ (git-ignored; made on first use from the
 # committed notebooks, without solutions, and never overwritten), with the project's kernel.
