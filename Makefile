@@ -24,7 +24,7 @@ ENGINES := $(VENV)/.fairaudit-engines
 export PYTHONHASHSEED := 0
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: setup run test bench lint lock clean clean-data screenshot notebooks lab reset workshop
+.PHONY: setup run test mutants bench lint lock clean clean-data screenshot notebooks lab reset workshop
 
 setup: $(STAMP)
 
@@ -52,6 +52,11 @@ run: setup
 
 test: setup $(ENGINES)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# Hand-written mutants of the core semantics (tests/mutants/*.toml): each must be killed by the
+# unit tests it names. Not part of `make test`; CI runs it after.
+mutants: setup
+	$(BIN)/python tests/mutants/run.py
 
 # JupyterLab on your working copies in $(WORKSPACE)/ (git-ignored; made on first use from the
 # committed notebooks, without solutions, and never overwritten), with the project's kernel.
