@@ -72,6 +72,7 @@ class Outcome:
     status: str  # killed, SURVIVED, ERROR, TIMEOUT
     test: str = ""
     seconds: float = 0.0
+    cpu: float = 0.0
     detail: str = ""
     extra: list = field(default_factory=list)
 
@@ -141,8 +142,12 @@ PRELOAD = [
     "sklearn.compose", "sklearn.preprocessing", "fairlearn.metrics", "fairlearn.postprocessing",
     "fairlearn.reductions", "matplotlib.pyplot", "seaborn", "narwhals", "duckdb", "pyarrow",
     "skops.io", "threadpoolctl", "yaml", "jinja2", "IPython", "ipywidgets", "hypothesis",
-    "pytest", "_pytest.python", "_pytest.assertion.rewrite",
+    "pytest", "_pytest.python", "_pytest.assertion.rewrite", "_hypothesis_pytestplugin",
 ]  # fmt: skip
+
+# The unit tests named here need none of these plugins; loading them costs a second per run
+# (nbval's import alone takes seconds, anyio's imports trio).
+UNUSED_PLUGINS = ["nbval", "anyio", "xdist", "xdist.looponfail"]
 
 
 def _pytest_in(copy: str, args: list[str], log: str) -> None:
@@ -168,12 +173,19 @@ def _pytest_in(copy: str, args: list[str], log: str) -> None:
         if not where.is_relative_to(Path(copy).resolve()):
             raise RuntimeError(f"the run imports fairaudit from {where}, not from {copy}")
         import pytest
+        from hypothesis import Phase, settings
 
+        # The same examples on every run, and no shrinking: a failure is a kill, however big.
+        settings.register_profile(
+            "mutants", database=None, derandomize=True, deadline=None,
+            phases=[Phase.explicit, Phase.reuse, Phase.generate],
+        )  # fmt: skip
         code = int(pytest.main(args))
     except BaseException as err:  # noqa: BLE001 - reported through the log and exit code
         print(f"runner: {type(err).__name__}: {err}", flush=True)
     finally:
-        sys.stdout.flush()
+        times = os.times()
+        print(f"runner-cpu-seconds: {times.user + times.system:.2f}", flush=True)
         sys.stderr.flush()
         os._exit(code)
 
@@ -181,10 +193,11 @@ def _pytest_in(copy: str, args: list[str], log: str) -> None:
 def run_tests(copy: Path, tests: list[str], timeout: float, *extra: str):
     """Run ``tests`` in ``copy`` in a fork of the server; (exit code, None on timeout; output;
     seconds). A negative exit code is the signal that ended the run."""
-    # nbval is off: the tests named here are unit tests, and its import alone costs seconds.
+    # Plain asserts: a failure is all the runner needs, and rewriting costs a second per run.
     args = [
-        "-p", "no:cacheprovider", "-p", "no:nbval", "-o", "addopts=", "-q", "--no-header",
-        "-rfE", *extra, *tests,
+        "-p", "no:cacheprovider", *(f"-pno:{p}" for p in UNUSED_PLUGINS), "-o", "addopts=",
+        "--assert=plain", "--hypothesis-profile=mutants", "-q", "--no-header", "-rfE",
+        *extra, *tests,
     ]  # fmt: skip
     log = copy.parent / f"{copy.name}.log"
     start = time.perf_counter()
@@ -198,6 +211,11 @@ def run_tests(copy: Path, tests: list[str], timeout: float, *extra: str):
     seconds = time.perf_counter() - start
     output = log.read_text(errors="replace") if log.exists() else ""
     return None if timed_out else child.exitcode, output, seconds
+
+
+def cpu_seconds(output: str) -> float:
+    found = re.findall(r"^runner-cpu-seconds: ([0-9.]+)$", output, flags=re.M)
+    return float(found[-1]) if found else float("nan")
 
 
 def first_failure(output: str) -> str:
@@ -216,13 +234,14 @@ def run_mutant(mutant: Mutant, scratch: Path, timeout: float) -> Outcome:
         code, output, seconds = run_tests(copy, mutant.killed_by, timeout, "-x")
     finally:
         shutil.rmtree(copy, ignore_errors=True)
+    cpu = cpu_seconds(output)
     if code is None:
-        return Outcome(mutant, "TIMEOUT", "", seconds, f"no verdict within {timeout:g} s")
+        return Outcome(mutant, "TIMEOUT", "", seconds, cpu, f"no verdict within {timeout:g} s")
     if code == FAILED:
-        return Outcome(mutant, "killed", first_failure(output), seconds)
+        return Outcome(mutant, "killed", first_failure(output), seconds, cpu)
     if code == PASSED:
-        return Outcome(mutant, "SURVIVED", "", seconds)
-    return Outcome(mutant, "ERROR", "", seconds, f"pytest exit code {code}:\n{output[-2000:]}")
+        return Outcome(mutant, "SURVIVED", "", seconds, cpu)
+    return Outcome(mutant, "ERROR", "", seconds, cpu, f"pytest exit code {code}:\n{output[-2000:]}")
 
 
 def check_unmutated(tests: list[str], scratch: Path, jobs: int, timeout: float) -> list[str]:
@@ -308,9 +327,10 @@ def main(argv=None) -> int:
         if o.detail:
             print(o.detail, file=sys.stderr)
     killed = len(outcomes) - len(bad)
+    cpu = sum(o.cpu for o in outcomes)
     print(
-        f"\n{killed} of {len(outcomes)} mutants killed; "
-        f"{time.perf_counter() - started:.0f} s wall time, {args.jobs} at a time."
+        f"\n{killed} of {len(outcomes)} mutants killed; {time.perf_counter() - started:.0f} s "
+        f"wall time, {args.jobs} at a time; the mutants' test runs used {cpu:.0f} s of CPU."
     )
     return 1 if bad else 0
 
