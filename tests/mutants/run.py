@@ -12,11 +12,15 @@ Every ``tests/mutants/*.toml`` holds ``[[mutant]]`` tables::
 The runner first runs every ``killed_by`` test on an unmutated copy of the
 project (they must pass), then, two mutants at a time, applies each mutant to
 a private copy of the project and runs its ``killed_by`` tests there, with the
-copy first on ``PYTHONPATH`` so that the copy, not the editable install, is
-imported. It never writes into the checkout. It prints one row per mutant
-(id, killed or SURVIVED, the killing test, seconds) and exits with status 1
-when a mutant survives, no longer applies (its ``find`` text is absent or
-ambiguous), or cannot be run.
+copy first on ``sys.path`` and ``PYTHONPATH``, so that the copy, not the
+editable install, is imported (each run checks this). It never writes into the
+checkout. Each run is forked from a server that has imported the third-party
+libraries once, and runs without nbval, assertion rewriting or Hypothesis
+shrinking, with Hypothesis derandomised: the same examples on every run.
+
+It prints one row per mutant (id, killed or SURVIVED, the killing test,
+seconds) and exits with status 1 when a mutant survives, no longer applies (its
+``find`` text is absent or ambiguous), or cannot be run.
 
 Usage::
 
@@ -131,7 +135,8 @@ def private_copy(scratch: Path, name: str) -> Path:
     return copy
 
 
-FORK = None  # the multiprocessing context whose fork server runs each pytest
+# Each pytest run is a fork of this context's server (started on first use).
+FORK = multiprocessing.get_context("forkserver")
 
 # Third-party modules every run imports, loaded once in the fork server: each pytest run then
 # starts from a fork of it and imports only the (mutated) package and the tests. Speed only:
@@ -283,9 +288,7 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=300, help="seconds per pytest run")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    global FORK
     os.environ.setdefault("MPLBACKEND", "Agg")  # for the fork server's preload only
-    FORK = multiprocessing.get_context("forkserver")
     FORK.set_forkserver_preload(PRELOAD)
 
     mutants, problems = load_mutants()

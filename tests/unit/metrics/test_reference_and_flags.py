@@ -100,6 +100,21 @@ def test_the_favourable_label_decides_which_decisions_count():
         assert result.disparate_impact.loc["a", "disparate_impact"] == pytest.approx(1 / 3)
 
 
+def test_gaps_to_a_given_reference_skip_undefined_rates_and_a_lone_group_has_none():
+    # b has no positives: its TPR is undefined, so no TPR gap exists; its selection rate 1/2
+    y_true = [0, 1, 1, 0, 0, 0]
+    y_pred = [0, 1, 0, 1, 1, 0]
+    group = ["a"] * 4 + ["b"] * 2
+    diff = audit(y_true, y_pred, group, reference_group="a", n_boot=0).difference()["value"]
+    assert np.isnan(diff["true_positive_rate"]) and np.isnan(diff["balanced_accuracy"])
+    assert diff["selection_rate"] == pytest.approx(abs(1 / 2 - 2 / 4))
+    assert diff["false_positive_rate"] == pytest.approx(abs(1 / 2 - 1 / 2))
+    assert diff["precision"] == pytest.approx(abs(0 / 1 - 1 / 2))
+    # a single group compared with itself: no gap at all, and no error
+    alone = audit(y_true[:4], y_pred[:4], group[:4], reference_group="a", n_boot=0)
+    assert alone.difference()["value"].isna().all()
+
+
 # --------------------------------------------------------------------------- small denominators
 
 

@@ -15,7 +15,7 @@ import pytest
 from fairlearn.postprocessing import ThresholdOptimizer
 from sklearn.linear_model import LogisticRegression
 
-from fairaudit.mitigation import DecisionRule, thresholds_from_optimizer
+from fairaudit.mitigation import DecisionRule, VoteMixture, thresholds_from_optimizer
 
 # Which rates each constraint equalises, hence which operating point a group's threshold imitates.
 TARGETS = {
@@ -30,17 +30,29 @@ TARGETS = {
 
 @pytest.fixture(scope="module")
 def validation():
-    """Two groups with different base rates and score spreads, so their thresholds differ."""
-    rng = np.random.default_rng(11)
+    """Groups with different base rates and score spreads, so that their thresholds differ.
+
+    A third of group a's negatives score high and a third of group b's positives score low,
+    so neither group's ROC curve is concave and the randomised rules interpolate across
+    several thresholds: there the closest rule by one rate and the closest by (TPR, FPR)
+    differ, which tells each constraint's branch from the others (make mutants checks that
+    these rows do, for every branch). Group c has a single
+    positive and group d a single negative: a rate that rests on one person still gets its
+    threshold.
+    """
+    rng = np.random.default_rng(3)
     n = 1200
     group = rng.choice(["a", "b"], size=n, p=[0.45, 0.55])
     y = rng.binomial(1, np.where(group == "a", 0.25, 0.45))
-    X = pd.DataFrame(
-        {
-            "signal": 1.6 * y + rng.normal(0, np.where(group == "a", 0.8, 1.4)),
-            "noise": rng.normal(size=n),
-        }
-    )
+    signal = 1.6 * y + rng.normal(0, np.where(group == "a", 0.8, 1.4))
+    low = (group == "b") & (y == 1) & (rng.random(n) < 0.35)
+    signal = np.where(low, rng.normal(-1.5, 0.5, n), signal)
+    high = (group == "a") & (y == 0) & (rng.random(n) < 0.35)
+    signal = np.where(high, rng.normal(2.5, 0.5, n), signal)
+    group = np.concatenate([group, ["c"] * 20, ["d"] * 20])
+    y = np.concatenate([y, [1] + [0] * 19, [0] + [1] * 19])
+    signal = np.concatenate([signal, rng.normal(0, 1.2, 40)])
+    X = pd.DataFrame({"signal": signal, "noise": rng.normal(size=len(y))})
     model = LogisticRegression().fit(X, y)
     return X, pd.Series(y, name="y"), pd.Series(group, name="group"), model
 
@@ -83,7 +95,7 @@ def test_each_groups_threshold_is_the_closest_deterministic_rule(validation, con
         estimator=model, constraints=constraint, prefit=True, predict_method="predict_proba"
     ).fit(X, y, sensitive_features=group)
     thresholds = thresholds_from_optimizer(optimizer, X, y, group)
-    assert sorted(thresholds) == ["a", "b"]
+    assert sorted(thresholds) == ["a", "b", "c", "d"]
     scores = model.predict_proba(X)[:, 1]
     p_positive = expected_positive(optimizer, scores, group.to_numpy())
     for key, threshold in thresholds.items():
@@ -123,3 +135,41 @@ def test_the_saved_rule_decides_validation_rows_at_the_chosen_operating_points(
             assert threshold == np.nextafter(declined.max(), np.inf)
         else:  # everyone approved: the lowest score
             assert threshold == approved.min()
+
+
+def test_bad_inputs_are_refused_before_any_work(validation):
+    X, y, group, model = validation
+    unfitted = ThresholdOptimizer(estimator=model, prefit=True, predict_method="predict_proba")
+    with pytest.raises(ValueError, match="not a fitted ThresholdOptimizer; call fit"):
+        thresholds_from_optimizer(unfitted, X, y, group)
+    fitted = ThresholdOptimizer(
+        estimator=model,
+        constraints="demographic_parity",
+        prefit=True,
+        predict_method="predict_proba",
+    ).fit(X, y, sensitive_features=group)
+    with pytest.raises(ValueError, match=r"one row each per example; got 1240, 1239, 1240"):
+        thresholds_from_optimizer(fitted, X, y[1:], group)
+    with pytest.raises(
+        TypeError, match=r"must be a pandas DataFrame or Series, got <class 'list'>"
+    ):
+        thresholds_from_optimizer(fitted, X, y, group.tolist())
+
+
+def test_vote_mixture_probabilities_and_the_weights_it_accepts():
+    X = pd.DataFrame({"s": np.linspace(0, 1, 11)})
+    y = (X["s"] > 0.45).astype(int)
+    a = LogisticRegression().fit(X, y)
+    b = LogisticRegression().fit(1 - X, y)  # votes the other way
+    mix = VoteMixture([a, b], [3, 1]).fit()
+    assert mix.classes_.tolist() == [0, 1]
+    proba = mix.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)  # a distribution over two decisions
+    np.testing.assert_allclose(proba[:, 1], 0.75 * a.predict(X) + 0.25 * b.predict(X))
+    # a predictor the mixture never draws may keep a weight of 0
+    np.testing.assert_array_equal(VoteMixture([a, b], [1, 0]).fit().predict(X), a.predict(X))
+    for weights in ([1, -1], [0, 0], [-1, -2]):
+        with pytest.raises(ValueError, match="non-negative with a positive sum"):
+            VoteMixture([a, b], weights).fit()
+    with pytest.raises(ValueError, match="one weight per estimator; got 2 estimators and 0"):
+        VoteMixture([a, b]).fit()
