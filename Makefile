@@ -24,7 +24,7 @@ ENGINES := $(VENV)/.fairaudit-engines
 export PYTHONHASHSEED := 0
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: setup run test test-cpu bench lint lock clean clean-data screenshot notebooks lab reset workshop
+.PHONY: setup run test test-cpu mutants bench lint lock clean clean-data screenshot notebooks lab reset workshop
 
 setup: $(STAMP)
 
@@ -59,6 +59,11 @@ test: setup $(ENGINES)
 CPU_CHECK_ENV ?= NPY_DISABLE_CPU_FEATURES=X86_V3 OPENBLAS_CORETYPE=Prescott
 test-cpu: setup
 	$(CPU_CHECK_ENV) $(BIN)/python -m pytest notebooks -n 2 --dist loadfile -p no:cacheprovider -q
+
+# Hand-written mutants of the core semantics (tests/mutants/*.toml): each must be killed by the
+# unit tests it names. Not part of `make test`; CI runs it after.
+mutants: setup
+	$(BIN)/python tests/mutants/run.py
 
 # JupyterLab on your working copies in $(WORKSPACE)/ (git-ignored; made on first use from the
 # committed notebooks, without solutions, and never overwritten), with the project's kernel.

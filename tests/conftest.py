@@ -17,7 +17,7 @@ import pytest
 
 from fairaudit._io import OUTPUT_ROOT_ENV
 
-collect_ignore = ["fixtures"]
+collect_ignore = ["fixtures", "mutants"]
 
 
 @pytest.fixture

@@ -54,6 +54,7 @@ __all__ = [
     "TRUSTED_TYPES",
     "DecisionRule",
     "DecisionRuleError",
+    "decide",
     "group_keys",
     "sidecar_path",
 ]
@@ -135,6 +136,21 @@ def group_keys(sensitive_features: pd.DataFrame | pd.Series) -> np.ndarray:
 # --------------------------------------------------------------------------- the rule
 
 
+def decide(scores, thresholds) -> np.ndarray:
+    """The package's threshold convention: 1 where ``score >= threshold``, else 0.
+
+    Parameters
+    ----------
+    scores, thresholds : array-like of float
+        Broadcast against each other (one threshold, or one per score).
+
+    Returns
+    -------
+    numpy.ndarray of int
+    """
+    return (np.asarray(scores, dtype=float) >= np.asarray(thresholds, dtype=float)).astype(int)
+
+
 _PAYLOAD_KEYS = (
     "estimator",
     "thresholds",
@@ -175,8 +191,8 @@ class DecisionRule:
         It never sees the sensitive features.
     thresholds : float or mapping of str to float
         One threshold for everyone, or one per group key (see
-        :func:`group_keys`). A request is positive when its score is strictly
-        greater than its threshold (Fairlearn's convention).
+        :func:`group_keys`). A request is positive when its score is at least
+        its threshold (``score >= t``, the package's one convention).
     feature_names : sequence of str
         Columns the model reads, in order. Requests may carry more columns.
     sensitive_features : sequence of str, default=()
@@ -292,7 +308,7 @@ class DecisionRule:
         -------
         numpy.ndarray of int
         """
-        return (self.score(requests) > self.threshold_for(requests)).astype(int)
+        return decide(self.score(requests), self.threshold_for(requests))
 
     def apply(self, requests: pd.DataFrame) -> pd.DataFrame:
         """Decide a batch of requests and show the working.
@@ -316,7 +332,7 @@ class DecisionRule:
             out["group"] = group_keys(requests[self.sensitive_features])
         out["score"] = scores
         out["threshold"] = thresholds
-        out["decision"] = (scores > thresholds).astype(int)
+        out["decision"] = decide(scores, thresholds)
         return out
 
     # ------------------------------------------------------------------ storage
@@ -482,7 +498,7 @@ def _threshold(value) -> float:
         raise TypeError(f"thresholds must be numbers, got {value!r}.") from None
     if not math.isfinite(out):
         raise ValueError(
-            f"threshold {value!r} is not a finite number; to accept everyone use a threshold "
-            "below the lowest possible score (e.g. -1 for probabilities)."
+            f"threshold {value!r} is not a finite number; to accept everyone use the lowest "
+            "possible score (0 for probabilities: a score at or above it is accepted)."
         )
     return out

@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import roc_curve
 
-from fairaudit.mitigation._decision_rule import group_keys
+from fairaudit.mitigation._decision_rule import decide, group_keys
 
 __all__ = ["VoteMixture", "thresholds_from_optimizer"]
 
@@ -30,7 +30,8 @@ class VoteMixture(ClassifierMixin, BaseEstimator):
     classifier: for each request it draws one of its ``predictors_`` with
     probability ``weights_``. ``predict_proba`` here returns that probability of
     a positive decision (the weighted share of positive votes), so a threshold of
-    0.5 gives the majority decision. Being an ordinary estimator of plain
+    0.5 gives the majority decision (a tie approves: ``score >= 0.5``, as a
+    :class:`DecisionRule` with threshold 0.5 decides). Being an ordinary estimator of plain
     scikit-learn parts, it can be saved with skops.
 
     Parameters
@@ -92,7 +93,7 @@ class VoteMixture(ClassifierMixin, BaseEstimator):
         return np.column_stack([1.0 - positive, positive])
 
     def predict(self, X):
-        """Majority decision (weighted share of positive votes above 0.5).
+        """Majority decision: weighted share of positive votes at least 0.5.
 
         Parameters
         ----------
@@ -103,7 +104,7 @@ class VoteMixture(ClassifierMixin, BaseEstimator):
         -------
         numpy.ndarray of int
         """
-        return (self.predict_proba(X)[:, 1] > 0.5).astype(int)
+        return decide(self.predict_proba(X)[:, 1], 0.5)
 
 
 # --------------------------------------------------------------------------- thresholds
@@ -125,15 +126,17 @@ def thresholds_from_optimizer(
 
     For each group, the randomised rule's expected operating point on ``X`` is
     computed from the optimizer's probabilities of a positive decision; then,
-    among the thresholds ``t`` of the rule "positive if score > t", the one
+    among the thresholds ``t`` of the rule "positive if score >= t", the one
     whose operating point is closest is chosen. "Closest" follows the
     optimizer's constraint: the selection rate for ``"demographic_parity"``,
     the true-positive rate for ``"true_positive_rate_parity"`` and
     ``"false_negative_rate_parity"``, the false-positive rate for
     ``"false_positive_rate_parity"`` and ``"true_negative_rate_parity"``, and
-    the (false-positive, true-positive) pair for ``"equalized_odds"``. "Everyone
-    positive" is expressed as a threshold just below the group's lowest score,
-    so every threshold is a finite number that JSON can hold.
+    the (false-positive, true-positive) pair for ``"equalized_odds"``. Each
+    threshold is the smallest that gives its operating point on these rows: just
+    above the highest score it declines (the lowest score when it approves
+    everyone, just above the highest when it approves no one), so every
+    threshold is a finite number that JSON can hold.
 
     Pass the validation split the optimizer was fitted on, never the test set.
 
@@ -193,12 +196,12 @@ def _closest_threshold(scores, y, p_positive, constraint) -> float:
         "fpr": p_positive[y == 0].sum() / neg,
     }
     # scikit-learn's ROC curve over every distinct score, highest first: row j is the rule
-    # "positive iff score >= thr[j]", which is "positive iff score > t" for t the next
-    # lower distinct score (just below the lowest score for the last row).
+    # "positive iff score >= thr[j]" (thr[0] is infinite: no one). Its threshold is put just
+    # above thr[j + 1], the highest score the row declines; the last row declines no one.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)  # a group with one class
         fpr, tpr, thr = roc_curve(y, scores, drop_intermediate=False)
-    candidates = np.append(thr[1:], np.nextafter(thr[-1], -np.inf))
+    candidates = np.append(np.nextafter(thr[1:], np.inf), thr[-1])
     tpr, fpr = np.nan_to_num(tpr), np.nan_to_num(fpr)  # no positives (negatives): rate 0
     sr = (tpr * (y == 1).sum() + fpr * (y == 0).sum()) / len(scores)
     if constraint == "demographic_parity":

@@ -211,7 +211,10 @@ def _git_state(root: Path) -> str:
 @pytest.fixture
 def lab_server(tmp_path):
     """``make lab`` on a private working-copy folder, as an attendee starts it."""
+    import threading
     import urllib.request
+
+    from selenium.webdriver.support.ui import WebDriverWait
 
     from fairaudit._io import project_root
 
@@ -244,18 +247,29 @@ def lab_server(tmp_path):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        import time
+        # Jupyter prints its address when it is about to listen: wait for that line (or for
+        # the output to end, if make lab fails), then for the API to answer. The bounds are for
+        # a hung server on a loaded machine, never a pause.
+        output, settled = [], threading.Event()
 
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/kernelspecs?token={token}", timeout=5) as r:
-                    specs = json.load(r)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"make lab did not start: {server.stdout.read()[-2000:]}")
-                time.sleep(0.5)
+        def read() -> None:
+            for line in server.stdout:
+                output.append(line)
+                if f"{url}/" in line:
+                    settled.set()
+            settled.set()  # the output ended: make lab stopped
+
+        threading.Thread(target=read, daemon=True).start()
+        settled.wait(timeout=600)
+        if not any(f"{url}/" in line for line in output):
+            pytest.fail(f"make lab did not start: {''.join(output)[-2000:]}")
+
+        def kernelspecs(_):
+            with urllib.request.urlopen(f"{url}/api/kernelspecs?token={token}", timeout=60) as r:
+                return json.load(r)
+
+        # the port is bound on the server's first event-loop turn, just after the line above
+        specs = WebDriverWait(None, 300, ignored_exceptions=(OSError,)).until(kernelspecs)
         yield url, token, workspace, specs
     finally:
         import signal
@@ -269,8 +283,6 @@ def lab_server(tmp_path):
 
 def test_jupyterlab_runs_a_working_copy_with_the_project_kernel(browser, lab_server):
     """Open a working copy through ``make lab``, Run All Cells, save: no errors, checks answer."""
-    import time
-
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -286,7 +298,7 @@ def test_jupyterlab_runs_a_working_copy_with_the_project_kernel(browser, lab_ser
     copy = workspace / name
     unchanged = copy.read_text()
     browser.get(f"{url}/lab/tree/{name}?token={token}")
-    wait = WebDriverWait(browser, 120)
+    wait = WebDriverWait(browser, 300)  # a bound for a loaded machine, not a pause
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")))
     status = (By.CSS_SELECTOR, ".jp-Toolbar-kernelName")
     wait.until(lambda d: "fairaudit (Python 3.11)" in d.find_element(*status).text)
@@ -299,13 +311,12 @@ def test_jupyterlab_runs_a_working_copy_with_the_project_kernel(browser, lab_ser
 
     click_menu("Run", "Run All Cells")
     prompts = (By.CSS_SELECTOR, ".jp-CodeCell .jp-InputPrompt")
-    started = time.monotonic()
-    while True:  # every code cell has run once nothing is queued ([*]) or unrun ([ ])
-        texts = [e.text for e in browser.find_elements(*prompts)]
-        if texts and all(t.strip() not in ("[*]:", "[ ]:", "[ ]", "") for t in texts):
-            break
-        assert time.monotonic() - started < 300, texts
-        time.sleep(1)
+
+    def all_cells_ran(driver) -> bool:  # nothing queued ([*]) or unrun ([ ]) is left
+        texts = [e.text.strip() for e in driver.find_elements(*prompts)]
+        return bool(texts) and all(t not in ("[*]:", "[ ]:", "[ ]", "") for t in texts)
+
+    WebDriverWait(browser, 900).until(all_cells_ran, "Run All Cells did not finish")
     click_menu("File", "Save Notebook")
     wait.until(lambda _: copy.read_text() != unchanged)
 

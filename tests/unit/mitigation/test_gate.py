@@ -228,3 +228,52 @@ def test_gate_verdict_reads_the_blocking_intervals():
     assert gate_verdict(table.assign(blocking=True)) == "fails"
     no_interval = table.assign(ci_low=np.nan, ci_high=np.nan)  # the point estimate decides
     assert gate_verdict(no_interval) == "passes"
+
+
+# position of the threshold relative to the interval [low, high] around the value ->
+# (passed, conclusive, verdict) by hand, for "<=" checks and for ">=" checks
+AT_MOST = {
+    "below": (False, True, "fails"),
+    "at low": (False, False, "inconclusive"),
+    "inside, below value": (False, False, "inconclusive"),
+    "inside, above value": (True, False, "inconclusive"),
+    "at high": (True, True, "passes"),
+    "above": (True, True, "passes"),
+}
+AT_LEAST = {
+    "below": (True, True, "passes"),
+    "at low": (True, True, "passes"),
+    "inside, below value": (True, False, "inconclusive"),
+    "inside, above value": (False, False, "inconclusive"),
+    "at high": (False, False, "inconclusive"),
+    "above": (False, True, "fails"),
+}
+KEYWORD = {
+    "demographic_parity_difference": "dpd_max",
+    "equalized_odds_difference": "eod_max",
+    "disparate_impact": "di_min",
+}
+
+
+@pytest.mark.parametrize("position", list(AT_MOST))
+@pytest.mark.parametrize("check", list(CHECKS))
+def test_conclusive_and_verdict_by_hand_for_both_directions(result, check, position):
+    from fairaudit.mitigation import check_verdicts, gate_verdict
+
+    row = fairness_gate(result).loc[check]
+    low, value, high = row["ci_low"], row["value"], row["ci_high"]
+    assert 0 < low < value < high < 1  # the fixture's intervals leave room on both sides
+    threshold = {
+        "below": low / 2,
+        "at low": low,
+        "inside, below value": (low + value) / 2,
+        "inside, above value": (value + high) / 2,
+        "at high": high,
+        "above": (high + 1) / 2,
+    }[position]
+    table = fairness_gate(result, **{KEYWORD[check]: threshold}, blocking=[check])
+    passed, conclusive, verdict = (AT_MOST if CHECKS[check][1] == "<=" else AT_LEAST)[position]
+    assert table.loc[check, ["passed", "conclusive"]].tolist() == [passed, conclusive]
+    assert check_verdicts(table)[check] == verdict
+    assert gate_verdict(table) == verdict  # the only blocking check decides
+    assert gate_passes(table) == passed

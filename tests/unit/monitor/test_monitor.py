@@ -528,17 +528,20 @@ def test_an_invalid_schema_leaves_the_old_log_as_it_was(tmp_path):
 def test_a_log_another_process_holds_is_not_replaced(tmp_path):
     path = tmp_path / "p.duckdb"
     PayloadLog.create(path, _example()).close()
+    # the holder keeps the log open until told to let go (its stdin closes), however slow
     code = (
-        f"import duckdb, time; c = duckdb.connect({str(path)!r}); "
-        "print('held', flush=True); time.sleep(60)"
+        f"import duckdb, sys; c = duckdb.connect({str(path)!r}); "
+        "print('held', flush=True); sys.stdin.read()"
     )
-    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(FileExistsError, match="in use by another process"):
             PayloadLog.create(path, pd.DataFrame({"y": [1]}), overwrite=True)
     finally:
-        holder.kill()
+        holder.stdin.close()
         holder.wait()
     with PayloadLog(path, read_only=True) as log:
         assert "x" in log.columns
