@@ -116,7 +116,7 @@ def test_bad_table_arguments_are_refused_clearly(kwargs, error, why):
 def test_missing_labels_and_more_than_two_labels_are_refused():
     df = _log()
     df["decision"] = df["decision"].astype(float).where(np.arange(len(df)) != 7)
-    with pytest.raises(ValueError, match="decision has 1 missing value"):
+    with pytest.raises(ValueError, match="y_pred has 1 missing value"):
         audit(data=duckdb.sql("SELECT * FROM df"), y_true="default", y_pred="decision",
               sensitive_features="sex")  # fmt: skip
     df["decision"] = np.arange(len(df)) % 3
