@@ -112,7 +112,7 @@ def wilson_interval(k, n, ci=0.95):
         half = np.sqrt(z2 * (p * (1 - p) / n + z2 / (4 * n * n))) / (1 + z2 / n)
     low = np.where(n > 0, np.clip(np.minimum(centre - half, p), 0, 1), np.nan)
     high = np.where(n > 0, np.clip(np.maximum(centre + half, p), 0, 1), np.nan)
-    return low, high
+    return low[()], high[()]  # numbers for numbers, arrays for arrays
 
 
 def rate_intervals(counts, ci) -> np.ndarray:

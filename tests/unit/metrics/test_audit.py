@@ -480,7 +480,8 @@ def test_coverage_of_true_rates():
     """95% intervals cover the population value in 93-97% of simulated samples.
 
     Four groups of 1200, 900, 600 and 300 expected rows; each trial draws a sample
-    from the population and audits it. Per-group rates give one coverage indicator
+    of 3000 rows from the population (as its (group x cell) counts, which is the same
+    multinomial draw) and audits it. Per-group rates give one coverage indicator
     per group and trial, so 1000 trials estimate their coverage to +-0.35 points
     (one standard error). Statistics with one indicator per trial (the overall
     rate, the largest gap, disparate impact of the smallest group) are known to
@@ -505,11 +506,13 @@ def test_coverage_of_true_rates():
         "disparate impact of group 0": selection[0] / selection[3],
     }
     covered = dict.fromkeys([*per_group, *single], 0)
+    cells = np.column_stack(
+        [base * tpr, (1 - base) * fpr, base * (1 - tpr), (1 - base) * (1 - fpr)]
+    )
     for trial in range(trials):
-        group = rng.choice(4, size=n, p=share)
-        y_true = (rng.random(n) < base[group]).astype(int)
-        y_pred = (rng.random(n) < np.where(y_true == 1, tpr[group], fpr[group])).astype(int)
-        r = audit(y_true, y_pred, group, n_boot=n_boot, random_state=trial, reference_group=3)
+        counts = rng.multinomial(n, (share[:, None] * cells).ravel()).reshape(4, 4)
+        counts = pd.DataFrame(counts, columns=["tp", "fp", "fn", "tn"])
+        r = audit_from_counts(counts, n_boot=n_boot, random_state=trial, reference_group=3)
         for metric, truth in per_group.items():
             low = r.by_group[f"{metric}_ci_low"].to_numpy()
             high = r.by_group[f"{metric}_ci_high"].to_numpy()

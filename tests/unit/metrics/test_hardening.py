@@ -238,7 +238,7 @@ def test_bool_labels_are_audited_alike_on_every_engine():
     pd.testing.assert_frame_equal(arrow.counts, expected.counts)
 
 
-# --------------------------------------------------------------------------- labels, counts, verdicts
+# ------------------------------------------------------------------ labels, counts, verdicts
 
 
 @pytest.mark.parametrize("label", [5, 0.5])
