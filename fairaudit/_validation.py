@@ -69,7 +69,7 @@ def group_keys(sensitive_features) -> np.ndarray:
         )
     rows = pd.Series(list(sensitive_features.itertuples(index=False, name=None)), dtype=object)
     codes, groups = pd.factorize(rows)
-    return np.array([group_key(g) for g in groups], dtype=object)[codes].astype(str)
+    return np.array([group_key(g) for g in groups], dtype=object)[codes]
 
 
 # --------------------------------------------------------------------------- columns
