@@ -90,7 +90,9 @@ def check_scores(frame, column) -> None:
     if not dtype.is_numeric():
         raise TypeError(f"y_score must hold numbers (scores), got a column of {dtype}.")
     score = nw.col(column).cast(nw.Float64)
-    missing = collect(frame.select((score.is_null() | score.is_nan()).sum().alias("n")))
+    missing = collect(
+        frame.select((score.is_null() | score.is_nan()).cast(nw.Int64).sum().alias("n"))
+    )
     refuse_missing_scores(int(missing["n"].iloc[0] or 0))
 
 

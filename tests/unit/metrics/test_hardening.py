@@ -128,9 +128,13 @@ def test_a_float32_score_at_a_threshold_is_compared_in_float64_everywhere():
 
 def test_a_score_equal_to_a_threshold_is_positive():
     cols = {"y": [1, 0, 1, 0], "s": [0.5, 0.5, 0.49, 0.51], "g": ["a", "a", "b", "b"]}
-    for name, table in engines(cols).items():
-        got = audit(data=table, y_true="y", y_score="s", sensitive_features="g",
-                    thresholds=[0.5], n_boot=0)[0.5]  # fmt: skip
+    arrays = audit(cols["y"], y_score=cols["s"], sensitive_features=pd.Series(cols["g"], name="g"),
+                   thresholds=[0.5], n_boot=0)[0.5]  # fmt: skip
+    for name, got in [("arrays", arrays)] + [
+        (name, audit(data=table, y_true="y", y_score="s", sensitive_features="g",
+                     thresholds=[0.5], n_boot=0)[0.5])
+        for name, table in engines(cols).items()
+    ]:  # fmt: skip
         assert got.counts.loc["a"].tolist() == [1, 1, 0, 0], name
         assert got.counts.loc["b"].tolist() == [0, 1, 1, 0], name
 
@@ -247,6 +251,16 @@ def test_labels_that_cannot_be_the_negative_class_are_refused(label):
         audit([label] * 4, [label] * 4, ["a", "a", "b", "b"])
     # 0/1 labels with one class absent remain a valid audit (a window where nobody defaulted)
     audit([0] * 4, [0] * 4, ["a", "a", "b", "b"], n_boot=0)
+
+
+def test_a_favourable_label_equal_to_pos_label_is_the_positive_prediction():
+    y, p, g = [1, 0, 1, 0, 1, 1], [1, 1, 0, 0, 1, 0], ["a", "a", "a", "b", "b", "b"]
+    default = audit(y, p, g, n_boot=0)
+    explicit = audit(y, p, g, favourable_label=1, n_boot=0)
+    pd.testing.assert_frame_equal(explicit.disparate_impact, default.disparate_impact)
+    assert explicit.disparate_impact.loc["b", "favourable_rate"] == pytest.approx(1 / 3)
+    other = audit(y, p, g, favourable_label=0, n_boot=0)  # the other label: y_pred == 0
+    assert other.disparate_impact["favourable_rate"].tolist() == pytest.approx([1 / 3])
 
 
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, 2.0**63])

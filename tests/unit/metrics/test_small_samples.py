@@ -164,6 +164,7 @@ def test_min_denominator_leaves_thin_rates_out_of_point_and_interval_and_says_wh
     assert thin["left_out"].tolist() == [("c",), ("c",)]  # 1 actual positive, 9 negatives
     five = result.difference(["true_positive_rate", "false_positive_rate"], min_denominator=5)
     assert five["left_out"].tolist() == [("c",), ()]
+    assert five.loc["true_positive_rate", "value"] == pytest.approx(abs(tpr["a"] - tpr["b"]))
     assert five.loc["false_positive_rate", "value"] == full.loc["false_positive_rate", "value"]
     # the interval is computed without c too: it lies around the a-b gap, not c's extreme rate
     assert thin.loc["true_positive_rate", "ci_high"] < full.loc["true_positive_rate", "ci_high"]
