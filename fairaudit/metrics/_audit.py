@@ -70,6 +70,8 @@ Examples
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
@@ -227,10 +229,9 @@ def audit(
                 "Give y_score together with thresholds, instead of y_pred: each threshold "
                 "decides the rows whose score reaches it."
             )
-        count = threshold_counts if data is not None else score_counts
-        args = (data,) if data is not None else ()
+        count = score_counts if data is None else partial(threshold_counts, data)
         by_threshold = count(
-            *args, y_true, y_score, sensitive_features, thresholds, pos_label=pos_label,
+            y_true, y_score, sensitive_features, thresholds, pos_label=pos_label,
             missing_group=missing_group,
         )  # fmt: skip
         return {cut: audit_counts(counts, **settings) for cut, counts in by_threshold.items()}

@@ -25,9 +25,9 @@ from fairaudit._validation import (
     sensitive_columns,
 )
 from fairaudit.metrics._counts import COUNT_COLUMNS
-from fairaudit.metrics._tables import check_thresholds, cumulate, refuse_missing_scores
 
 COUNT_INDEX = pd.Index(COUNT_COLUMNS, dtype=object)
+CELLS = COUNT_COLUMNS
 
 
 def read_rows(named, sensitive_features):
@@ -103,6 +103,44 @@ def score_counts(
     key = (group * 2 + is_pos(pos_label)) * (len(order) + 1) + bins
     by_bin = np.bincount(key, minlength=len(index) * 2 * (len(order) + 1))
     return cumulate(by_bin.reshape(len(index), 2, -1), order.tolist(), index, cuts)
+
+
+def refuse_missing_scores(n_missing) -> None:
+    if n_missing:
+        raise ValueError(
+            f"y_score has {n_missing} missing value(s) (null or NaN); a row without a score "
+            "cannot be decided at a threshold: drop or impute those rows before auditing."
+        )
+
+
+def check_thresholds(thresholds) -> list[float]:
+    cuts = list(thresholds) if not isinstance(thresholds, numbers.Real) else [thresholds]
+    if not cuts or not all(
+        isinstance(c, numbers.Real) and not isinstance(c, bool) and np.isfinite(c) for c in cuts
+    ):
+        raise ValueError(
+            f"thresholds must be finite numbers such as [0.3, 0.5], got {thresholds!r}."
+        )
+    return cuts
+
+
+def cumulate(by_bin, order, index, cuts) -> dict:
+    """Each threshold's counts from counts per (group, positive, score bin)."""
+    reached = np.cumsum(by_bin[..., ::-1], axis=-1)[..., ::-1]  # rows in bin k or above
+    totals = reached[..., 0]  # (groups, 2): negatives, positives
+    out = {}
+    for k, cut in enumerate(order):
+        decided = reached[..., k + 1]
+        table = np.column_stack(
+            [
+                decided[:, 1],
+                decided[:, 0],
+                totals[:, 1] - decided[:, 1],
+                totals[:, 0] - decided[:, 0],
+            ]
+        )
+        out[cut] = pd.DataFrame(table, index=index.copy(), columns=list(CELLS))
+    return {c: out[float(c)] for c in cuts}
 
 
 def as_count_series(values, name):

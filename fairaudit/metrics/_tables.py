@@ -14,21 +14,25 @@ aggregation: each row's score bin (the number of thresholds its score reaches,
 ``score >= t`` compared in float64) is found by a binary search written as
 nested ``when`` expressions, ``log2(thresholds)`` deep, so neither memory nor the
 expression grows with rows x thresholds; rows are counted per group, label and
-bin, and each threshold's counts are cumulative sums over bins.
+bin, and each threshold's counts are cumulative sums over bins. (A pandas table is
+already in memory: its rows are binned with NumPy, as arrays are.)
 """
 
 from __future__ import annotations
-
-import numbers
 
 import numpy as np
 import pandas as pd
 
 from fairaudit._validation import check_label_values, check_labels, group_codes, same
+from fairaudit.metrics._rows import (
+    CELLS,
+    check_thresholds,
+    cumulate,
+    refuse_missing_scores,
+    score_counts,
+)
 
 __all__ = ["table_counts", "threshold_counts"]
-
-CELLS = ("tp", "fp", "fn", "tn")
 
 
 def lazy_frame(data):
@@ -94,14 +98,6 @@ def check_scores(frame, column) -> None:
         frame.select((score.is_null() | score.is_nan()).cast(nw.Int64).sum().alias("n"))
     )
     refuse_missing_scores(int(missing["n"].iloc[0] or 0))
-
-
-def refuse_missing_scores(n_missing) -> None:
-    if n_missing:
-        raise ValueError(
-            f"y_score has {n_missing} missing value(s) (null or NaN); a row without a score "
-            "cannot be decided at a threshold: drop or impute those rows before auditing."
-        )
 
 
 def grouped(frame, names, missing_group, values, counted, keys=()):
@@ -170,17 +166,6 @@ def table_counts(
     return pd.DataFrame(out, index=index, columns=list(CELLS))
 
 
-def check_thresholds(thresholds) -> list[float]:
-    cuts = list(thresholds) if not isinstance(thresholds, numbers.Real) else [thresholds]
-    if not cuts or not all(
-        isinstance(c, numbers.Real) and not isinstance(c, bool) and np.isfinite(c) for c in cuts
-    ):
-        raise ValueError(
-            f"thresholds must be finite numbers such as [0.3, 0.5], got {thresholds!r}."
-        )
-    return cuts
-
-
 def score_bin(score, order, lo=0, hi=None):
     """Number of thresholds in ``order`` (sorted) that ``score`` reaches, as a binary search."""
     import narwhals as nw
@@ -226,6 +211,9 @@ def threshold_counts(
     order = sorted(set(float(c) for c in cuts))
     frame = lazy_frame(data)
     names = column_names(frame, sensitive_features, y_true=y_true, y_score=y_score)
+    if isinstance(data, pd.DataFrame):  # rows already in memory: bin them with NumPy
+        return score_counts(data[y_true], data[y_score], data[names], cuts, pos_label=pos_label,
+                            missing_group=missing_group)  # fmt: skip
     labels = check_labels(label_values(frame, y_true, "y_true"), [], pos_label, None)
     check_scores(frame, y_score)
     known = [v for v in labels if same(v, pos_label)]
@@ -240,22 +228,3 @@ def threshold_counts(
     np.add.at(by_bin, (codes, table["_pos"].to_numpy(int), table["_bin"].to_numpy(int)),
               table["_n"].to_numpy(np.int64))  # fmt: skip
     return cumulate(by_bin, order, index, cuts)
-
-
-def cumulate(by_bin, order, index, cuts) -> dict:
-    """Each threshold's counts from counts per (group, positive, score bin)."""
-    reached = np.cumsum(by_bin[..., ::-1], axis=-1)[..., ::-1]  # rows in bin k or above
-    totals = reached[..., 0]  # (groups, 2): negatives, positives
-    out = {}
-    for k, cut in enumerate(order):
-        decided = reached[..., k + 1]
-        table = np.column_stack(
-            [
-                decided[:, 1],
-                decided[:, 0],
-                totals[:, 1] - decided[:, 1],
-                totals[:, 0] - decided[:, 0],
-            ]
-        )
-        out[cut] = pd.DataFrame(table, index=index.copy(), columns=list(CELLS))
-    return {c: out[float(c)] for c in cuts}
