@@ -292,9 +292,10 @@ def check_labels(labels_true, labels_pred, pos_label, favourable_label) -> list:
         # 0/1 labels of which one class did not occur (a window where nobody defaulted)
         if len(labels) == 1 and {_as_bit(labels[0]), _as_bit(value)} == {0, 1}:
             continue
+        example = max(labels, key=repr)  # the same whichever order an engine returns them in
         raise ValueError(
             f"{arg}={value!r} does not occur in y_true or y_pred, whose labels are "
-            f"{shown_labels(labels)}. Pass {arg}= one of them, e.g. {arg}={labels[-1]!r}."
+            f"{shown_labels(labels)}. Pass {arg}= one of them, e.g. {arg}={example!r}."
         )
     return labels
 
@@ -307,9 +308,9 @@ def _as_bit(value):
 
 
 def shown_labels(labels, limit=6):
-    """At most ``limit`` labels as a short list for messages."""
-    listed = [to_jsonable(v) for v in labels[:limit]]
-    return repr(listed)[:-1] + (", ...]" if len(labels) > limit else "]")
+    """At most ``limit`` values as a short list for messages, in an order no engine changes."""
+    listed = sorted((to_jsonable(v) for v in labels), key=lambda v: (type(v).__name__, repr(v)))
+    return repr(listed[:limit])[:-1] + (", ...]" if len(labels) > limit else "]")
 
 
 # --------------------------------------------------------------------------- groups
@@ -344,9 +345,9 @@ def group_codes(levels, weights, names, missing_group, keep_order):
         missing = col.isna().to_numpy()
         kind = value_kind(col[~missing])
         if kind == "mixed":
-            shown = [to_jsonable(v) for v in pd.unique(col[~missing])[:4]]
             raise TypeError(
-                f"sensitive feature {name!r} mixes types of values ({shown}); convert it to "
+                f"sensitive feature {name!r} mixes types of values "
+                f"({shown_labels(pd.unique(col[~missing]), 4)}); convert it to "
                 "one type first, e.g. with .astype(str)."
             )
         codes, values = pd.factorize(col, sort=True)

@@ -194,7 +194,7 @@ def check_audit_settings(ci, n_boot, min_group_size):
         raise ValueError(
             f"ci must be a confidence level strictly between 0 and 1 such as 0.95, got {ci!r}."
         )
-    check_count(n_boot, "n_boot (0 skips the bootstrap)")
+    check_count(n_boot, "n_boot")
     check_count(min_group_size, "min_group_size")
 
 

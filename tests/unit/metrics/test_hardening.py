@@ -245,6 +245,19 @@ def test_bool_labels_are_audited_alike_on_every_engine():
 # ------------------------------------------------------------------ labels, counts, verdicts
 
 
+def test_a_refusal_names_the_labels_in_one_order_whatever_order_the_rows_come_in():
+    """Spark returns distinct values in any order; the message must not follow it."""
+    messages = set()
+    for y in (["yes", "no", "no"], ["no", "no", "yes"]):
+        with pytest.raises(ValueError) as raised:
+            audit(y, ["no"] * 3, ["a", "a", "b"])
+        messages.add(str(raised.value))
+    assert messages == {
+        "pos_label=1 does not occur in y_true or y_pred, whose labels are ['no', 'yes']. Pass "
+        "pos_label= one of them, e.g. pos_label='yes'."
+    }
+
+
 @pytest.mark.parametrize("label", [5, 0.5])
 def test_labels_that_cannot_be_the_negative_class_are_refused(label):
     with pytest.raises(ValueError, match=rf"pos_label=1 does not occur.*{label}"):
