@@ -369,7 +369,7 @@ def test_every_engine_gives_the_arrays_answer_or_the_same_refusal(drawn):
 
 @pytest.mark.filterwarnings(SPARK_ON_PANDAS_3)
 @settings(
-    max_examples=max(4, settings.default.max_examples // 25),  # Spark: a few examples
+    max_examples=max(3, settings.default.max_examples // 25),  # Spark: a few examples
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(audit_tables())
