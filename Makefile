@@ -24,7 +24,7 @@ ENGINES := $(VENV)/.fairaudit-engines
 export PYTHONHASHSEED := 0
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: setup run test test-cpu mutants bench lint lock clean clean-data screenshot notebooks lab reset workshop
+.PHONY: setup run test test-cpu mutants hypothesis bench lint lock clean clean-data screenshot notebooks lab reset workshop
 
 setup: $(STAMP)
 
@@ -64,6 +64,11 @@ test-cpu: setup
 # unit tests it names. Not part of `make test`; CI runs it after.
 mutants: setup
 	$(BIN)/python tests/mutants/run.py
+
+# The property tests (Hypothesis) with 1,000 fresh examples each; make test runs 20, the same
+# ones every time.
+hypothesis: setup $(ENGINES)
+	FAIRAUDIT_HYPOTHESIS=thorough $(BIN)/python -m pytest -n 2 --dist loadfile -m hypothesis tests/unit
 
 # JupyterLab on your working copies in $(WORKSPACE)/ (git-ignored; made on first use from the
 # committed notebooks, without solutions, and never overwritten), with the project's kernel.

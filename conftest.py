@@ -40,8 +40,16 @@ _SESSION_OUTPUT_ROOT = Path(tempfile.mkdtemp(prefix="fairaudit-test-output-"))
 os.environ[OUTPUT_ROOT_ENV] = str(_SESSION_OUTPUT_ROOT)
 os.environ.setdefault(CACHE_DIR_ENV, str(_SESSION_OUTPUT_ROOT / "cache"))
 set_hypothesis_home_dir(str(_SESSION_OUTPUT_ROOT / "hypothesis"))
-settings.register_profile("fairaudit", database=None)
-settings.load_profile("fairaudit")
+# The default profile: a fixed, small number of examples, the same ones every run, so `make
+# test` is quick and repeatable; `make hypothesis` (FAIRAUDIT_HYPOTHESIS=thorough) searches
+# far more widely, with fresh examples each run.
+settings.register_profile(
+    "fairaudit", database=None, max_examples=20, derandomize=True, deadline=None
+)
+settings.register_profile("thorough", database=None, max_examples=1000, deadline=None)
+settings.load_profile(
+    "thorough" if os.environ.get("FAIRAUDIT_HYPOTHESIS") == "thorough" else "fairaudit"
+)
 # ... while the kernels nbval and papermill start inherit this.
 os.environ.update(KERNEL_ENV)
 

@@ -79,5 +79,7 @@ def close(a: float, b: float, tol: float = 5e-4) -> bool:
 def label(answer) -> str:
     """A group or word answer, compared without case or surrounding space."""
     if isinstance(answer, tuple):
-        answer = ", ".join(map(str, answer))
+        from fairaudit._validation import group_key  # numpy and pandas only when needed
+
+        answer = group_key(answer)
     return str(answer).strip().casefold()

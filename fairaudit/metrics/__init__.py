@@ -1,16 +1,20 @@
-"""The group-fairness audit: exact per-group counts, metrics and bootstrap intervals."""
+"""The group-fairness audit: exact per-group counts, metrics and intervals."""
 
+from fairaudit._validation import group_key
 from fairaudit.metrics._audit import (
-    COUNT_COLUMNS,
-    METRICS,
-    AuditResult,
-    UndefinedMetricWarning,
     audit,
     audit_from_counts,
     confusion_counts,
     disparate_impact_from_counts,
 )
-from fairaudit.metrics._result import interval_verdict
+from fairaudit.metrics._counts import (
+    COUNT_COLUMNS,
+    METRICS,
+    UndefinedMetricWarning,
+    wilson_interval,
+)
+from fairaudit.metrics._result import AuditResult
+from fairaudit.metrics._verdicts import combine_verdicts, interval_verdict
 
 __all__ = [
     "METRICS",
@@ -21,5 +25,8 @@ __all__ = [
     "confusion_counts",
     "disparate_impact_from_counts",
     "COUNT_COLUMNS",
+    "combine_verdicts",
+    "group_key",
     "interval_verdict",
+    "wilson_interval",
 ]

@@ -7,17 +7,18 @@ and the rates computed from it would not fit in memory (1,000 replicates of
 100,000 groups are 6.4 GB of rates), so the same multinomial is drawn a block
 of groups at a time: the number of rows that fall in a block follows a
 binomial given the rows not yet placed, and the block's cells a multinomial
-given that number. The draw is exact; only its random stream differs. Per-group
-intervals are computed block by block, and the between-group statistics
-(largest gap, smallest ratio, disparate impact against the reference) are
-accumulated per replicate, with the reference groups drawn in the first block.
+given that number. The draw is exact; only its random stream differs. The
+between-group statistics (largest gap, smallest ratio, disparate impact against
+the reference) are accumulated per replicate, with the reference groups drawn in
+the first block. (A single group's rates need no bootstrap: their Wilson
+intervals come from the counts.)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from fairaudit.metrics._counts import METRICS, _multinomial, _percentile_interval, _rates
+from fairaudit.metrics._counts import METRICS, multinomial, percentile_interval, rates
 
 __all__ = ["bootstrap_intervals", "BLOCK_VALUES"]
 
@@ -31,7 +32,7 @@ def _blocks(table, n_boot, rng, first, block_groups):
     if block_groups >= n_groups:
         yield (
             np.arange(n_groups),
-            _multinomial(table.ravel(), n_boot, rng).reshape(n_boot, n_groups, 4),
+            multinomial(table.ravel(), n_boot, rng).reshape(n_boot, n_groups, 4),
         )
         return
     order = np.concatenate([first, np.setdiff1d(np.arange(n_groups), first)]).astype(np.int64)
@@ -63,8 +64,10 @@ def _running(acc, values, seen, reduce, fill):
     return reduce(np.stack([acc, block]), axis=0), seen | valid.any(axis=1)
 
 
-def bootstrap_intervals(table, n_boot, rng, ci, ref_pos, di_ref, fav_cols, blocks=None):
-    """Percentile intervals of every statistic the audit reports, from one bootstrap.
+def bootstrap_intervals(
+    table, n_boot, rng, ci, ref_pos, di_ref, fav_cols, left_out=None, blocks=None
+):
+    """Percentile intervals of the between-group statistics, from one bootstrap.
 
     Parameters
     ----------
@@ -79,6 +82,9 @@ def bootstrap_intervals(table, n_boot, rng, ci, ref_pos, di_ref, fav_cols, block
         Reference group of the disparate impact.
     fav_cols : list of int
         The count columns that are favourable outcomes.
+    left_out : numpy.ndarray of bool, shape (groups, metrics), optional
+        Rates kept out of the gaps and ratios in every replicate, as they are
+        kept out of the point estimates.
     blocks : iterable, optional
         ``(group positions, counts)`` pairs to aggregate instead of drawing
         (the reference groups in the first); for tests.
@@ -86,39 +92,36 @@ def bootstrap_intervals(table, n_boot, rng, ci, ref_pos, di_ref, fav_cols, block
     Returns
     -------
     dict
-        ``group`` (2, groups, metrics), ``overall``, ``difference`` and
-        ``ratio`` (2, metrics), ``disparate_impact`` (2, groups; NaN for the
-        reference).
+        ``difference`` and ``ratio`` (2, metrics), ``disparate_impact`` (2,
+        groups; NaN for the reference).
     """
     n_groups, n_metrics = len(table), len(METRICS)
     first = np.array([p for p in dict.fromkeys((ref_pos, di_ref)) if p is not None], np.int64)
     if blocks is None:
         per_group = max(1, n_boot * n_metrics)
         blocks = _blocks(table, n_boot, rng, first, max(len(first), BLOCK_VALUES // per_group, 1))
-    group_ci = np.full((2, n_groups, n_metrics), np.nan)
     di_ci = np.full((2, n_groups), np.nan)
-    totals = np.zeros((n_boot, 4), dtype=np.int64)
     high = np.full((n_boot, n_metrics), -np.inf)
     low = np.full((n_boot, n_metrics), np.inf)
     high_seen = np.zeros((n_boot, n_metrics), dtype=bool)
     low_seen = np.zeros((n_boot, n_metrics), dtype=bool)
     ref_rates = ref_fav = None
     for idx, counts in blocks:
-        rates = _rates(counts)  # (B, g, M)
-        group_ci[:, idx] = _percentile_interval(rates, ci)
-        totals += counts.sum(axis=1)
+        values = rates(counts)  # (B, g, M)
+        if left_out is not None:
+            values = np.where(left_out[idx][None], np.nan, values)
         with np.errstate(divide="ignore", invalid="ignore"):
             fav_rate = counts[:, :, fav_cols].sum(axis=2) / counts.sum(axis=2)
         where = {int(g): j for j, g in enumerate(idx)}
         if ref_pos is not None and ref_rates is None:
-            ref_rates = rates[:, where[ref_pos]]
+            ref_rates = values[:, where[ref_pos]]
         if di_ref is not None and ref_fav is None:
             ref_fav = fav_rate[:, where[di_ref]]
         if ref_pos is None:  # Fairlearn's between_groups: max - min and min / max
-            high, high_seen = _running(high, rates, high_seen, np.max, -np.inf)
-            low, low_seen = _running(low, rates, low_seen, np.min, np.inf)
+            high, high_seen = _running(high, values, high_seen, np.max, -np.inf)
+            low, low_seen = _running(low, values, low_seen, np.min, np.inf)
         else:  # against the reference: largest absolute gap, smallest two-way ratio
-            others = rates[:, idx != ref_pos]
+            others = values[:, idx != ref_pos]
             with np.errstate(divide="ignore", invalid="ignore"):
                 gaps = np.abs(others - ref_rates[:, None, :])
                 quotient = others / ref_rates[:, None, :]
@@ -129,7 +132,7 @@ def bootstrap_intervals(table, n_boot, rng, ci, ref_pos, di_ref, fav_cols, block
             keep = idx != di_ref
             with np.errstate(divide="ignore", invalid="ignore"):
                 di = fav_rate[:, keep] / ref_fav[:, None]
-            di_ci[:, idx[keep]] = _percentile_interval(di, ci)
+            di_ci[:, idx[keep]] = percentile_interval(di, ci)
     with np.errstate(divide="ignore", invalid="ignore"):
         if ref_pos is None:
             seen = high_seen  # a metric defined for some group has both a max and a min
@@ -139,9 +142,7 @@ def bootstrap_intervals(table, n_boot, rng, ci, ref_pos, di_ref, fav_cols, block
             diff = np.where(high_seen, high, np.nan)
             ratio = np.where(low_seen, low, np.nan)
     return {
-        "group": group_ci,
-        "overall": _percentile_interval(_rates(totals), ci),
-        "difference": _percentile_interval(diff, ci),
-        "ratio": _percentile_interval(ratio, ci),
+        "difference": percentile_interval(diff, ci),
+        "ratio": percentile_interval(ratio, ci),
         "disparate_impact": di_ci,
     }

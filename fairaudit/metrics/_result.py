@@ -2,59 +2,52 @@
 
 from __future__ import annotations
 
-import numbers
+import copy
 import warnings
 
 import numpy as np
 import pandas as pd
 
-from fairaudit._io import to_jsonable
+from fairaudit._validation import check_count
 from fairaudit.metrics._bootstrap import bootstrap_intervals
 from fairaudit.metrics._counts import (
     COUNT_COLUMNS,
     METRICS,
     UndefinedMetricWarning,
-    _di_reference,
-    _disparate_impact_frame,
-    _disparities,
-    _nan_extreme,
-    _py,
-    _rates,
-    _warn_undefined,
+    around_point,
+    denominators,
+    di_reference,
+    disparate_impact_frame,
+    disparities,
+    nan_extreme,
+    plain,
+    rate_frames,
+    rates,
+    warn_small_groups,
+    warn_undefined,
+)
+from fairaudit.metrics._verdicts import (
+    check_di_threshold,
+    combine_verdicts,
+    flagged_rates,
+    interval_verdict,
+    left_out_rows,
+    result_json,
 )
 
-#: With at least this many groups, a majority of small ones makes the audit warn.
-_MANY_GROUPS = 100
-
-
-def _warn_many_small_groups(sizes, min_group_size, stacklevel):
-    small = int((sizes < min_group_size).sum())
-    if len(sizes) >= _MANY_GROUPS and small > len(sizes) / 2:
-        warnings.warn(
-            f"{small:,} of {len(sizes):,} groups have fewer than {min_group_size} rows: their "
-            "rates and intervals mean little (an interval from a handful of rows is too narrow "
-            "to trust). Pool small groups, or audit fewer feature combinations.",
-            UserWarning,
-            stacklevel=stacklevel,
-        )
-
-
-# Column labels, built once (pandas string indexes are costly to build per call).
-_METRIC_INDEX = pd.Index(METRICS, name="metric")
-
-_RATE_COLUMNS = pd.Index(
-    [*METRICS, *(f"{m}_ci_{side}" for m in METRICS for side in ("low", "high"))]
-)
-
-_OVERALL_INDEX = pd.Index(["count", *_RATE_COLUMNS])
-
-_VALUE_COLUMNS = pd.Index(["value", "ci_low", "ci_high"])
-
-_COUNT_INDEX = pd.Index(COUNT_COLUMNS)
+METRIC_INDEX = pd.Index(METRICS, name="metric", dtype=object)
+VALUE_COLUMNS = pd.Index(["value", "ci_low", "ci_high"], dtype=object)
 
 # Warnings point at the caller of audit() / audit_from_counts(): user -> public function
-# -> _audit_counts -> AuditResult.__init__ -> helper -> warnings.warn.
-_USER_STACKLEVEL = 5
+# -> audit_counts -> AuditResult.__init__ -> helper -> warnings.warn.
+USER_STACKLEVEL = 5
+
+GAPS = {
+    "demographic_parity_difference": ["selection_rate"],
+    "equalized_odds_difference": ["true_positive_rate", "false_positive_rate"],
+    "true_positive_rate_difference": ["true_positive_rate"],
+    "false_positive_rate_difference": ["false_positive_rate"],
+}
 
 
 class AuditResult:
@@ -64,8 +57,9 @@ class AuditResult:
     ----------
     by_group : pandas.DataFrame
         One row per group: ``count``, the rates in :data:`METRICS`, for each rate
-        ``<rate>_ci_low`` and ``<rate>_ci_high``, and ``small_group`` (fewer rows
-        than ``min_group_size``).
+        ``<rate>_ci_low`` and ``<rate>_ci_high`` (Wilson score intervals from the
+        rate's own counts; MOVER for balanced accuracy), and ``small_group``
+        (fewer rows than ``min_group_size``).
     overall : pandas.Series
         The same quantities for all rows together.
     counts : pandas.DataFrame
@@ -81,84 +75,90 @@ class AuditResult:
 
     def __init__(self, table, index, ref_pos, favourable_is_positive, rng, settings):
         self.settings = dict(settings)
-        self.counts = pd.DataFrame(table, index=index, columns=_COUNT_INDEX.copy())
-        ci = settings["ci"]
-        n_boot = settings["n_boot"]
-        min_group_size = settings["min_group_size"]
-        self._ref_pos = ref_pos
+        self.counts = pd.DataFrame(table, index=index, columns=list(COUNT_COLUMNS))
+        ci, min_group_size = settings["ci"], settings["min_group_size"]
+        self._table, self._ref_pos, self._gaps = table, ref_pos, {}
         sizes = table.sum(axis=1)
 
-        point = _rates(table)  # (G, M)
-        point_all = _rates(table.sum(axis=0))  # (M,)
-        _warn_undefined(point, point_all, index, _USER_STACKLEVEL)
+        self._point = point = rates(table)  # (G, M)
+        warn_undefined(point, rates(table.sum(axis=0)), index, USER_STACKLEVEL)
+        warn_small_groups(sizes, min_group_size, USER_STACKLEVEL - 1)
+        self.by_group, self.overall = rate_frames(table, index, ci, min_group_size)
 
-        fav_cols = [0, 1] if favourable_is_positive else [2, 3]
-        fav = table[:, fav_cols].sum(axis=1)
-        di_ref = _di_reference(fav, sizes, ref_pos, min_group_size)
-        nan_m = np.full((2, len(METRICS)), np.nan)
-        intervals = {
-            "group": np.full((2,) + point.shape, np.nan),
-            "overall": nan_m,
-            "difference": nan_m,
-            "ratio": nan_m,
-            "disparate_impact": None,
-        }
-        if n_boot > 0 and sizes.sum() > 0:
-            intervals = bootstrap_intervals(table, n_boot, rng, ci, ref_pos, di_ref, fav_cols)
-        group_ci, overall_ci = intervals["group"], intervals["overall"]
-        _warn_many_small_groups(sizes, min_group_size, _USER_STACKLEVEL)
-
-        # Frames are built from 2-D blocks with prebuilt column labels: with thousands of
-        # audits (monitoring windows, simulations) pandas' per-column overhead dominates.
-        rate_block = np.concatenate([point, group_ci.transpose(1, 2, 0).reshape(len(index), -1)], 1)
-        self.by_group = pd.DataFrame(rate_block, index=index, columns=_RATE_COLUMNS.copy())
-        self.by_group.insert(0, "count", sizes.astype(np.int64))
-        self.by_group["small_group"] = sizes < min_group_size
-        overall = np.concatenate([[sizes.sum()], point_all, overall_ci.T.ravel()])
-        self.overall = pd.Series(overall, index=_OVERALL_INDEX.copy(), name="overall")
-
-        # Gaps between groups (or to the reference), with intervals.
-        diff, ratio = _disparities(point, ref_pos)
-        diff_ci, ratio_ci = intervals["difference"], intervals["ratio"]
-        self._difference = pd.DataFrame(
-            np.column_stack([diff, diff_ci[0], diff_ci[1]]),
-            index=_METRIC_INDEX.copy(),
-            columns=_VALUE_COLUMNS.copy(),
-        )
-        self._ratio = pd.DataFrame(
-            np.column_stack([ratio, ratio_ci[0], ratio_ci[1]]),
-            index=_METRIC_INDEX.copy(),
-            columns=_VALUE_COLUMNS.copy(),
-        )
-
-        # Disparate impact of the favourable outcome, from the same replicates.
-        self.disparate_impact, di_ref_pos = _disparate_impact_frame(
-            index, fav, sizes, None, None, di_ref, ci, min_group_size, _USER_STACKLEVEL,
+        # Gaps, ratios and disparate impact: one multinomial bootstrap of all groups' counts.
+        self._fav_cols = [0, 1] if favourable_is_positive else [2, 3]
+        fav = table[:, self._fav_cols].sum(axis=1)
+        self._di_ref = di_reference(fav, sizes, ref_pos, min_group_size, index)
+        self._rng = copy.deepcopy(rng)  # the bootstrap's start, to redraw it with rates left out
+        intervals = self._bootstrap(rng, None)
+        self._gaps[0] = self._gap_frames(point, intervals)
+        self.disparate_impact, di_ref_pos = disparate_impact_frame(
+            index, fav, sizes, None, None, self._di_ref, ci, min_group_size, USER_STACKLEVEL,
             interval=intervals["disparate_impact"],
         )  # fmt: skip
-        self.reference_group = None if di_ref_pos is None else _py(index[di_ref_pos])
+        self.reference_group = None if di_ref_pos is None else plain(index[di_ref_pos])
 
-    def difference(self, metrics=None) -> pd.DataFrame:
+    def _bootstrap(self, rng, left_out):
+        n_metrics = len(METRICS)
+        if self.settings["n_boot"] == 0 or self._table.sum() == 0:
+            nan = np.full((2, n_metrics), np.nan)
+            return {"difference": nan, "ratio": nan, "disparate_impact": None}
+        return bootstrap_intervals(
+            self._table, self.settings["n_boot"], rng, self.settings["ci"], self._ref_pos,
+            self._di_ref, self._fav_cols, left_out=left_out,
+        )  # fmt: skip
+
+    def _gap_frames(self, point, intervals):
+        """(difference, ratio) frames: value, and an interval that contains it."""
+        cis = (intervals["difference"], intervals["ratio"])
+        return [
+            pd.DataFrame(np.column_stack([v, *around_point(ci, v)]), METRIC_INDEX, VALUE_COLUMNS)
+            for v, ci in zip(disparities(point, self._ref_pos), cis, strict=True)
+        ]
+
+    def _gap_table(self, kind, metrics, min_denominator):
+        metrics = check_metrics(metrics)
+        if not check_count(min_denominator or 0, "min_denominator"):
+            return self._gaps[0][kind].loc[metrics].copy()
+        if min_denominator not in self._gaps:
+            left_out = denominators(self._table) < min_denominator
+            point = np.where(left_out, np.nan, self._point)
+            intervals = self._bootstrap(copy.deepcopy(self._rng), left_out)
+            self._gaps[min_denominator] = self._gap_frames(point, intervals)
+        frame = self._gaps[min_denominator][kind].loc[metrics].copy()
+        out = self.left_out(min_denominator, metrics)
+        frame["left_out"] = [tuple(out["group"][out["metric"] == m]) for m in metrics]
+        return frame
+
+    def difference(self, metrics=None, *, min_denominator=None) -> pd.DataFrame:
         """Largest gap per metric, with its bootstrap interval.
 
         Without a reference group this is Fairlearn's ``between_groups``
         difference, ``max - min`` over groups. With one it is the largest
         absolute difference between any group and the reference (Fairlearn's
         ``to_overall`` with the reference in place of the overall value).
+        Groups whose rate is undefined are skipped, in the point estimate and in
+        every bootstrap replicate alike. An interval always contains its point
+        (a percentile interval that misses it is widened to it).
 
         Parameters
         ----------
         metrics : str or list of str, optional
             Rates from :data:`METRICS`; default all.
+        min_denominator : int, optional
+            Leave out of the gap every group whose rate rests on fewer rows of its
+            own denominator (see :meth:`denominators`), in the point and the
+            interval alike; see :meth:`left_out` for which and why.
 
         Returns
         -------
         pandas.DataFrame
-            Indexed by metric, columns ``value, ci_low, ci_high``.
+            Indexed by metric, columns ``value, ci_low, ci_high``, and with
+            ``min_denominator`` the tuple of groups ``left_out``.
         """
-        return self._difference.loc[_check_metrics(metrics)].copy()
+        return self._gap_table(0, metrics, min_denominator)
 
-    def ratio(self, metrics=None) -> pd.DataFrame:
+    def ratio(self, metrics=None, *, min_denominator=None) -> pd.DataFrame:
         """Smallest ratio per metric, with its bootstrap interval.
 
         Without a reference group this is Fairlearn's ``between_groups`` ratio,
@@ -167,15 +167,27 @@ class AuditResult:
 
         Parameters
         ----------
-        metrics : str or list of str, optional
-            Rates from :data:`METRICS`; default all.
+        metrics, min_denominator
+            As in :meth:`difference`.
 
         Returns
         -------
         pandas.DataFrame
-            Indexed by metric, columns ``value, ci_low, ci_high``.
+            Indexed by metric, columns ``value, ci_low, ci_high`` (and ``left_out``).
         """
-        return self._ratio.loc[_check_metrics(metrics)].copy()
+        return self._gap_table(1, metrics, min_denominator)
+
+    def left_out(self, min_denominator, metrics=None) -> pd.DataFrame:
+        """The rates that rest on fewer than ``min_denominator`` rows, and why.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per (metric, group) left out: ``metric``, ``group``,
+            ``denominator`` and ``why`` (e.g. ``"2 rows with y_true != pos_label,
+            fewer than 30"``), so that a report can say so in one sentence.
+        """
+        return left_out_rows(self.denominators(), check_metrics(metrics), min_denominator)
 
     def passes(self, threshold=0.8) -> bool:
         """Whether every group's disparate impact is at least ``threshold``.
@@ -183,7 +195,7 @@ class AuditResult:
         The four-fifths rule of thumb uses ``threshold=0.8`` on the point
         estimates. Groups whose ratio is undefined (the reference group has no
         favourable outcomes and neither has the group) are skipped with an
-        :class:`UndefinedMetricWarning`.
+        :class:`UndefinedMetricWarning`, as is an audit of a single group.
 
         Parameters
         ----------
@@ -194,34 +206,31 @@ class AuditResult:
         -------
         bool
             True if no defined disparate impact is below ``threshold``.
-
-        Raises
-        ------
-        ValueError
-            If ``threshold`` is not a positive number.
         """
-        _check_di_threshold(threshold)
+        check_di_threshold(threshold)
         di = self.disparate_impact["disparate_impact"]
-        if len(self.by_group) < 2:
+        if not self._nothing_compared("passes() is True by default and says nothing") and (
+            di.isna().any()
+        ):
+            undefined = [plain(g) for g in di.index[di.isna()]]
             warnings.warn(
-                "The audit has a single group, so there is nothing to compare: passes() is "
-                "True by default and says nothing about fairness.",
+                f"disparate_impact is undefined for group(s) {undefined} (reference rate 0); "
+                "they are skipped by passes().",
                 UndefinedMetricWarning,
                 stacklevel=2,
             )
-        if di.isna().any():
-            warnings.warn(
-                f"disparate_impact is undefined for group(s) "
-                f"{[_py(g) for g in di.index[di.isna()]]} "
-                "(reference rate 0); they are skipped by passes().",
-                UndefinedMetricWarning,
-                stacklevel=2,
-            )
-        return self._passes(threshold)
+        return bool(di.dropna().ge(threshold).all())
 
-    def _passes(self, threshold):
-        di = self.disparate_impact["disparate_impact"]
-        return bool((di[di.notna()] >= threshold).all())
+    def _nothing_compared(self, outcome) -> bool:
+        """Warn and return True when no disparate impact was compared."""
+        if len(self.by_group) < 2:
+            why = "The audit has a single group, so there is nothing to compare"
+        elif self.disparate_impact["disparate_impact"].isna().all():
+            why = "no disparate impact is defined (no group has favourable outcomes)"
+        else:
+            return False
+        warnings.warn(f"{why}: {outcome}.", UndefinedMetricWarning, stacklevel=3)
+        return True
 
     def denominators(self) -> pd.DataFrame:
         """How many rows each group's rate is estimated from: its own denominator.
@@ -237,23 +246,10 @@ class AuditResult:
         pandas.DataFrame
             One row per group, one column per rate in :data:`METRICS`.
         """
-        c = self.counts
-        positives, negatives = c["tp"] + c["fn"], c["fp"] + c["tn"]
-        rows = positives + negatives
-        frame = pd.DataFrame(
-            {
-                "selection_rate": rows,
-                "true_positive_rate": positives,
-                "false_positive_rate": negatives,
-                "false_negative_rate": positives,
-                "true_negative_rate": negatives,
-                "precision": c["tp"] + c["fp"],
-                "accuracy": rows,
-                "balanced_accuracy": np.minimum(positives, negatives),
-            },
-            index=c.index,
-        )
-        return frame[list(METRICS)].astype(np.int64)
+        return pd.DataFrame(
+            denominators(self._table).astype(np.int64), index=self.counts.index,
+            columns=list(METRICS),
+        )  # fmt: skip
 
     def small_rates(self, min_size: int | None = None) -> pd.DataFrame:
         """Which rates rest on fewer than ``min_size`` rows of their own denominator.
@@ -286,14 +282,7 @@ class AuditResult:
         pandas.DataFrame
             ``count`` and the rates as text, e.g. ``"0.300 †"``.
         """
-        metrics = _check_metrics(metrics)
-        small = self.small_rates()
-        shown = pd.DataFrame(index=self.by_group.index)
-        shown["count"] = self.by_group["count"]
-        for m in metrics:
-            values = self.by_group[m].map(lambda v: "n/a" if pd.isna(v) else f"{v:.{digits}f}")
-            shown[m] = values.where(~small[m], values + " †")
-        return shown
+        return flagged_rates(self.by_group, self.small_rates(), check_metrics(metrics), digits)
 
     def verdict(self, threshold=0.8) -> str:
         """The four-fifths verdict with its uncertainty: passes, fails or inconclusive.
@@ -302,10 +291,10 @@ class AuditResult:
         reference group's, with the bootstrap interval of that ratio. It
         ``"passes"`` when every interval lies at or above ``threshold``,
         ``"fails"`` when some interval lies wholly below it, and is
-        ``"inconclusive"`` otherwise (an interval straddles the threshold). The
-        ratio to one fixed reference is not the largest of several noisy gaps,
-        so its interval is not biased the way a max-min gap's is. Without
-        intervals (``n_boot=0``) the point estimates decide.
+        ``"inconclusive"`` otherwise (an interval straddles the threshold).
+        Without intervals (``n_boot=0``) the point estimates decide. With a
+        single group, or no defined disparate impact, it is
+        ``"nothing_to_compare"`` (with an :class:`UndefinedMetricWarning`).
 
         Parameters
         ----------
@@ -314,16 +303,18 @@ class AuditResult:
         Returns
         -------
         str
-            ``"passes"``, ``"fails"`` or ``"inconclusive"``.
+            ``"passes"``, ``"fails"``, ``"inconclusive"`` or ``"nothing_to_compare"``.
         """
-        _check_di_threshold(threshold)
+        check_di_threshold(threshold)
+        if self._nothing_compared("the verdict is 'nothing_to_compare'"):
+            return "nothing_to_compare"
         di = self.disparate_impact.dropna(subset=["disparate_impact"])
         return combine_verdicts(
             interval_verdict(v, lo, hi, threshold, at_most=False)
             for v, lo, hi in di[["disparate_impact", "ci_low", "ci_high"]].itertuples(index=False)
         )
 
-    def gap(self, name: str) -> dict[str, float]:
+    def gap(self, name: str, *, min_denominator=None) -> dict[str, float]:
         """A headline disparity with its interval: ``value, ci_low, ci_high``.
 
         Parameters
@@ -333,20 +324,16 @@ class AuditResult:
             (the larger of the true- and false-positive-rate gaps, with that gap's
             interval), ``"true_positive_rate_difference"`` or
             ``"false_positive_rate_difference"``.
+        min_denominator : int, optional
+            As in :meth:`difference`.
 
         Returns
         -------
         dict
         """
-        rates = {
-            "demographic_parity_difference": ["selection_rate"],
-            "equalized_odds_difference": ["true_positive_rate", "false_positive_rate"],
-            "true_positive_rate_difference": ["true_positive_rate"],
-            "false_positive_rate_difference": ["false_positive_rate"],
-        }
-        if name not in rates:
-            raise ValueError(f"gap must be one of {sorted(rates)}, got {name!r}.")
-        rows = self._difference.loc[rates[name]]
+        if name not in GAPS:
+            raise ValueError(f"gap must be one of {sorted(GAPS)}, got {name!r}.")
+        rows = self.difference(GAPS[name], min_denominator=min_denominator)
         row = rows.loc[rows["value"].idxmax()] if rows["value"].notna().any() else rows.iloc[0]
         return {k: float(row[k]) for k in ("value", "ci_low", "ci_high")}
 
@@ -360,19 +347,14 @@ class AuditResult:
         ``disparate_impact`` is the smallest group's; ``reference_group`` is the
         disparate-impact reference.
         """
-        diff = self._difference["value"]
-        ratio = self._ratio["value"]
-        di = self.disparate_impact["disparate_impact"].to_numpy(dtype=float)
+        diff, ratio = (frame["value"] for frame in self._gaps[0])
+        odds = ["true_positive_rate", "false_positive_rate"]
         return {
             "demographic_parity_difference": float(diff["selection_rate"]),
             "demographic_parity_ratio": float(ratio["selection_rate"]),
-            "equalized_odds_difference": _nan_extreme(
-                diff[["true_positive_rate", "false_positive_rate"]], max
-            ),
-            "equalized_odds_ratio": _nan_extreme(
-                ratio[["true_positive_rate", "false_positive_rate"]], min
-            ),
-            "disparate_impact": _nan_extreme(di, min),
+            "equalized_odds_difference": nan_extreme(diff[odds], max),
+            "equalized_odds_ratio": nan_extreme(ratio[odds], min),
+            "disparate_impact": nan_extreme(self.disparate_impact["disparate_impact"], min),
             "reference_group": self.reference_group,
         }
 
@@ -380,40 +362,12 @@ class AuditResult:
         """Everything as JSON-ready Python types (NaN and infinity become None).
 
         Group labels are kept as values (lists for intersections) under
-        ``"group"``; mappings are keyed by the label as a string
-        (``"female, 30-39"`` for intersections). Labels that would share a
-        string (the number ``1`` and the text ``"1"``) are keyed by their
-        ``repr`` instead (``"1"`` and ``"'1'"``), so no group is lost.
+        ``"group"``; mappings are keyed by :func:`~fairaudit.metrics.group_key`
+        (``"female, 30-39"`` for intersections). Labels that would share a key
+        (the number ``1`` and the text ``"1"``) are keyed by their ``repr``
+        instead (``"1"`` and ``"'1'"``), so no group is lost.
         """
-        overall = {k: to_jsonable(v) for k, v in self.overall.items()}
-        overall["count"] = int(self.counts.to_numpy().sum())
-        keys = dict(zip(self.by_group.index, _label_keys(self.by_group.index), strict=True))
-        by_group = {}
-        for label, row in self.by_group.iterrows():
-            record = {"group": to_jsonable(label)}
-            record.update({k: to_jsonable(v) for k, v in row.items()})
-            record["count"] = int(row["count"])
-            record["small_group"] = bool(row["small_group"])
-            by_group[keys[label]] = record
-        di = {}
-        for label, row in self.disparate_impact.iterrows():
-            record = {"group": to_jsonable(label)}
-            record.update({k: to_jsonable(v) for k, v in row.items()})
-            di[keys[label]] = record
-        settings = {k: to_jsonable(v) for k, v in self.settings.items()}
-        return {
-            "settings": settings,
-            "overall": overall,
-            "by_group": by_group,
-            "difference": _frame_json(self._difference),
-            "ratio": _frame_json(self._ratio),
-            "disparate_impact": {
-                "reference_group": to_jsonable(self.reference_group),
-                "passes_four_fifths": self._passes(0.8),
-                "groups": di,
-            },
-            "summary": {k: to_jsonable(v) for k, v in self.summary().items()},
-        }
+        return result_json(self)
 
     def __repr__(self) -> str:
         s = self.summary()
@@ -425,7 +379,7 @@ class AuditResult:
         )
 
 
-def _check_metrics(metrics):
+def check_metrics(metrics):
     if metrics is None:
         return list(METRICS)
     selected = [metrics] if isinstance(metrics, str) else list(metrics)
@@ -433,71 +387,3 @@ def _check_metrics(metrics):
     if unknown:
         raise ValueError(f"Unknown metric(s) {unknown}; choose from {list(METRICS)}.")
     return selected
-
-
-def _label_keys(index) -> list[str]:
-    """One distinct string per group label (``repr`` where plain strings would collide)."""
-    plain = [_label_str(label) for label in index]
-    counts = {}
-    for key in plain:
-        counts[key] = counts.get(key, 0) + 1
-    return [
-        key if counts[key] == 1 else repr(_py(label))
-        for key, label in zip(plain, index, strict=True)
-    ]
-
-
-def _label_str(label):
-    if isinstance(label, tuple):
-        return ", ".join(str(to_jsonable(v)) for v in label)
-    return str(to_jsonable(label))
-
-
-def _frame_json(frame):
-    return {
-        str(metric): {col: to_jsonable(val) for col, val in row.items()}
-        for metric, row in frame.iterrows()
-    }
-
-
-def interval_verdict(value, ci_low, ci_high, bound, *, at_most: bool = True) -> str:
-    """``"passes"``, ``"fails"`` or ``"inconclusive"``: a check of an estimate against a bound.
-
-    A check ``value ≤ bound`` (``at_most=True``; ``value ≥ bound`` otherwise)
-    passes when the whole interval satisfies it, fails when none of it does, and
-    is inconclusive when the interval straddles the bound. Without an interval
-    (NaN ends) the point estimate decides.
-
-    Parameters
-    ----------
-    value, ci_low, ci_high : float
-    bound : float
-    at_most : bool, default True
-
-    Returns
-    -------
-    str
-    """
-    low = value if np.isnan(ci_low) else ci_low
-    high = value if np.isnan(ci_high) else ci_high
-    if not at_most:
-        low, high, bound = -high, -low, -bound
-    if high <= bound:
-        return "passes"
-    if low > bound:
-        return "fails"
-    return "inconclusive"
-
-
-def combine_verdicts(verdicts) -> str:
-    """One verdict from several checks: fails if any fails, passes if all pass (or there are
-    none), inconclusive otherwise."""
-    verdicts = set(verdicts)
-    if "fails" in verdicts:
-        return "fails"
-    return "passes" if verdicts <= {"passes"} else "inconclusive"
-
-
-def _check_di_threshold(threshold) -> None:
-    if not isinstance(threshold, numbers.Real) or not 0 < threshold:
-        raise ValueError(f"threshold must be a positive number such as 0.8, got {threshold!r}.")

@@ -4,30 +4,38 @@ The audit needs four numbers per group, the confusion counts. For a table in
 pandas, Polars (eager or lazy), PyArrow, DuckDB or Spark, :func:`table_counts`
 has the engine compute them (one ``group_by`` over cell indicators) and brings
 back only the count table, so a decision log of billions of rows is audited
-without leaving its warehouse. Labels are checked with two small queries
-(distinct values, missing values) before the counting one.
+without leaving its warehouse. Each label column is first read as its distinct
+values with their counts (one small query), and the checks run on those small
+tables with the same code as for arrays, so every engine gives the same answer
+or the same message.
 
 :func:`threshold_counts` audits several decision thresholds of a score from one
-aggregation: rows are counted per group, label and score bin (the number of
-thresholds the score reaches), and each threshold's confusion counts are sums
-over bins.
+aggregation: each row's score bin (the number of thresholds its score reaches,
+``score >= t`` compared in float64) is found by a binary search written as
+nested ``when`` expressions, ``log2(thresholds)`` deep, so neither memory nor the
+expression grows with rows x thresholds; rows are counted per group, label and
+bin, and each threshold's counts are cumulative sums over bins. (A pandas table is
+already in memory: its rows are binned with NumPy, as arrays are.)
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import pandas as pd
 
-from fairaudit._validation import check_labels, same, union_labels
+from fairaudit._validation import check_label_values, check_labels, group_codes, same
+from fairaudit.metrics._rows import (
+    CELLS,
+    check_thresholds,
+    cumulate,
+    refuse_missing_scores,
+    score_counts,
+)
 
 __all__ = ["table_counts", "threshold_counts"]
 
-_CELLS = ("tp", "fp", "fn", "tn")
 
-
-def _lazy(data):
+def lazy_frame(data):
     import narwhals as nw
 
     try:
@@ -42,7 +50,8 @@ def _lazy(data):
     return frame.lazy() if isinstance(frame, nw.DataFrame) else frame
 
 
-def _names(sensitive_features) -> list[str]:
+def column_names(frame, sensitive_features, **roles) -> list[str]:
+    """The group columns' names, after checking every named column exists."""
     names = [sensitive_features] if isinstance(sensitive_features, str) else sensitive_features
     if (
         not isinstance(names, list | tuple)
@@ -53,58 +62,62 @@ def _names(sensitive_features) -> list[str]:
             "With data=, sensitive_features names the group column(s): a string or a list of "
             f"strings, got {sensitive_features!r}."
         )
+    for role, value in roles.items():
+        if not isinstance(value, str):
+            raise TypeError(f"With data=, {role} names a column: a string, got {value!r}.")
+    present = frame.collect_schema().names()
+    missing = [c for c in [*roles.values(), *names] if c not in present]
+    if missing:
+        raise ValueError(f"data has no column(s) {missing}; its columns are {present}.")
     return list(names)
 
 
-def _check_columns(frame, columns) -> None:
-    present = frame.collect_schema().names()
-    missing = [c for c in columns if c not in present]
-    if missing:
-        raise ValueError(f"data has no column(s) {missing}; its columns are {present}.")
-
-
-def _to_pandas(frame) -> pd.DataFrame:
+def collect(frame) -> pd.DataFrame:
     return frame.collect().to_pandas()
 
 
-def _distinct(frame, column) -> list:
+def label_values(frame, column, role) -> list:
+    """The distinct labels of a column (one small query); missing labels are refused."""
     import narwhals as nw
 
-    # a plain aggregate: every engine answers it with a small hash table
-    values = _to_pandas(frame.group_by(column).agg(nw.len().alias("_n")))[column]
-    if values.isna().any():
-        nulls = int(_to_pandas(frame.select(nw.col(column).null_count().alias("n")))["n"][0])
-        raise ValueError(
-            f"{column} has {nulls} missing value(s); labels must be known for every row: drop or "
-            "impute those rows before auditing."
-        )
-    return [v.item() if isinstance(v, np.generic) else v for v in values.tolist()]
+    counted = collect(frame.select(nw.col(column).alias("v")).group_by("v").agg(nw.len()))
+    missing = counted["v"].isna().to_numpy()
+    n = counted["len"].to_numpy()
+    return check_label_values(role, counted["v"][~missing].tolist(), int(n[missing].sum()))
 
 
-def _group_frame(frame, names, missing_group):
+def check_scores(frame, column) -> None:
+    """Refuse a score column that is not numeric or has missing values (null or NaN)."""
     import narwhals as nw
 
-    nulls = _to_pandas(frame.select(*(nw.col(n).null_count().alias(n) for n in names)))
-    missing = {n: int(nulls[n][0]) for n in names if int(nulls[n][0])}
-    if missing and missing_group is None:
-        name, count = next(iter(missing.items()))
-        raise ValueError(
-            f"sensitive feature {name!r} has {count} missing value(s). Pass "
-            "missing_group='missing' (any label) to audit those rows as a group of their own, "
-            "or drop or impute them."
-        )
-    if missing:
-        frame = frame.with_columns(*(nw.col(n).fill_null(missing_group) for n in missing))
-    return frame
+    dtype = frame.collect_schema()[column]
+    if not dtype.is_numeric():
+        raise TypeError(f"y_score must hold numbers (scores), got a column of {dtype}.")
+    score = nw.col(column).cast(nw.Float64)
+    missing = collect(
+        frame.select((score.is_null() | score.is_nan()).cast(nw.Int64).sum().alias("n"))
+    )
+    refuse_missing_scores(int(missing["n"].iloc[0] or 0))
 
 
-def _index(table: pd.DataFrame, names) -> pd.Index:
-    """Groups in the array path's order: sorted by each column's values."""
-    table = table.sort_values(names, kind="stable").reset_index(drop=True)
-    if len(names) == 1:
-        values = [v.item() if isinstance(v, np.generic) else v for v in table[names[0]]]
-        return table, pd.Index(values, name=names[0], tupleize_cols=False)
-    return table, pd.MultiIndex.from_frame(table[names])
+def grouped(frame, names, missing_group, values, counted, keys=()):
+    """Group by the groups (and ``keys``) in the engine: (group of each row returned, groups,
+    the rows returned)."""
+    import narwhals as nw
+
+    aliases = [f"group_{i}" for i in range(len(names))]  # never a user's name: no collisions
+    schema = frame.collect_schema()
+    keep = [frame.implementation.is_pandas_like() or isinstance(schema[n], nw.Enum) for n in names]
+    table = collect(
+        frame.select(*(nw.col(n).alias(a) for n, a in zip(names, aliases, strict=True)), *values)
+        .group_by(*aliases, *keys)
+        .agg(*(e.alias(c) for c, e in counted.items()))
+        .with_columns(nw.col(c).cast(nw.Int64) for c in counted)  # DuckDB sums are decimals
+    )
+    rows = table["_n"] if "_n" in table else table[list(CELLS)].sum(axis=1)
+    weights = rows.to_numpy(np.int64)
+    codes, index = group_codes([table[a] for a in aliases], weights, names, missing_group, keep)
+    return codes, index, table
 
 
 def table_counts(
@@ -128,40 +141,44 @@ def table_counts(
     -------
     pandas.DataFrame
         As :func:`fairaudit.metrics.confusion_counts` returns for the same rows.
-
-    Raises
-    ------
-    ValueError, TypeError
-        Missing columns, missing labels, labels that are not binary,
-        ``pos_label`` not among them, missing group values without ``missing_group``.
     """
     import narwhals as nw
 
-    frame = _lazy(data)
-    names = _names(sensitive_features)
-    for arg, value in (("y_true", y_true), ("y_pred", y_pred)):
-        if not isinstance(value, str):
-            raise TypeError(f"With data=, {arg} names a column: a string, got {value!r}.")
-    _check_columns(frame, [y_true, y_pred, *names])
-    labels_true, labels_pred = _distinct(frame, y_true), _distinct(frame, y_pred)
-    labels = union_labels(labels_true, labels_pred)
-    check_labels(labels, labels_true, labels_pred, pos_label, favourable_label)
-    frame = _group_frame(frame, names, missing_group)
+    frame = lazy_frame(data)
+    names = column_names(frame, sensitive_features, y_true=y_true, y_pred=y_pred)
+    labels = check_labels(
+        label_values(frame, y_true, "y_true"), label_values(frame, y_pred, "y_pred"),
+        pos_label, favourable_label,
+    )  # fmt: skip
     known = [v for v in labels if same(v, pos_label)]
     if known:
         t, p = nw.col(y_true) == known[0], nw.col(y_pred) == known[0]
-    else:  # a numeric pos_label that did not occur: nothing is positive
+    else:  # 0/1 labels without pos_label: nothing is positive
         t = p = nw.lit(False)
     cells = {"tp": t & p, "fp": ~t & p, "fn": t & ~p, "tn": ~t & ~p}
-    counted = (
-        frame.select(*names, *(e.cast(nw.Int64).alias(c) for c, e in cells.items()))
-        .group_by(*names)
-        .agg(*(nw.col(c).sum() for c in _CELLS))  # plain sums: fast on every engine
-        .with_columns(*(nw.col(c).cast(nw.Int64) for c in _CELLS))  # DuckDB sums are decimals
+    codes, index, table = grouped(
+        frame, names, missing_group,
+        [e.cast(nw.Int64).alias(c) for c, e in cells.items()],
+        {c: nw.col(c).sum() for c in CELLS},
+    )  # fmt: skip
+    out = np.zeros((len(index), 4), dtype=np.int64)
+    np.add.at(out, codes, table[list(CELLS)].to_numpy(np.int64))
+    return pd.DataFrame(out, index=index, columns=list(CELLS))
+
+
+def score_bin(score, order, lo=0, hi=None):
+    """Number of thresholds in ``order`` (sorted) that ``score`` reaches, as a binary search."""
+    import narwhals as nw
+
+    hi = len(order) if hi is None else hi
+    if lo == hi:
+        return nw.lit(lo, dtype=nw.Int64)
+    mid = (lo + hi) // 2
+    return (
+        nw.when(score >= order[mid])
+        .then(score_bin(score, order, mid + 1, hi))
+        .otherwise(score_bin(score, order, lo, mid))
     )
-    table, index = _index(_to_pandas(counted), names)
-    values = table[list(_CELLS)].to_numpy(dtype=np.int64)
-    return pd.DataFrame(values, index=index, columns=list(_CELLS))
 
 
 def threshold_counts(
@@ -169,7 +186,8 @@ def threshold_counts(
 ) -> dict:
     """Confusion counts per group for each decision threshold, from one aggregation.
 
-    A row is decided positive at threshold ``t`` when its score is at least ``t``.
+    A row is decided positive at threshold ``t`` when its score is at least ``t``
+    (both in float64).
 
     Parameters
     ----------
@@ -186,51 +204,27 @@ def threshold_counts(
     -------
     dict of float to pandas.DataFrame
         Each threshold's count table, as :func:`table_counts` returns it.
-
-    Raises
-    ------
-    ValueError, TypeError
-        As :func:`table_counts`, and for thresholds that are not finite numbers.
     """
     import narwhals as nw
 
-    cuts = list(thresholds) if not isinstance(thresholds, numbers.Real) else [thresholds]
-    if not cuts or not all(
-        isinstance(c, numbers.Real) and not isinstance(c, bool) and np.isfinite(c) for c in cuts
-    ):
-        raise ValueError(
-            f"thresholds must be finite numbers such as [0.3, 0.5], got {thresholds!r}."
-        )
+    cuts = check_thresholds(thresholds)
     order = sorted(set(float(c) for c in cuts))
-    frame = _lazy(data)
-    names = _names(sensitive_features)
-    _check_columns(frame, [y_true, y_score, *names])
-    labels = _distinct(frame, y_true)
-    check_labels(labels, labels, [], pos_label, None)
-    frame = _group_frame(frame, names, missing_group)
+    frame = lazy_frame(data)
+    names = column_names(frame, sensitive_features, y_true=y_true, y_score=y_score)
+    if isinstance(data, pd.DataFrame):  # rows already in memory: bin them with NumPy
+        return score_counts(data[y_true], data[y_score], data[names], cuts, pos_label=pos_label,
+                            missing_group=missing_group)  # fmt: skip
+    labels = check_labels(label_values(frame, y_true, "y_true"), [], pos_label, None)
+    check_scores(frame, y_score)
     known = [v for v in labels if same(v, pos_label)]
     positive = (nw.col(y_true) == known[0]) if known else nw.lit(False)
-    reached = nw.sum_horizontal(*((nw.col(y_score) >= c).cast(nw.Int64) for c in order))
-    counted = (
-        frame.select(*names, positive.cast(nw.Int64).alias("_pos"), reached.alias("_bin"))
-        .with_columns(_one=nw.lit(1, dtype=nw.Int64))
-        .group_by(*names, "_pos", "_bin")
-        .agg(nw.col("_one").sum().alias("_n"))
-        .with_columns(nw.col("_n").cast(nw.Int64))
-    )
-    cells = _to_pandas(counted)
-    out = {}
-    for k, cut in enumerate(order):
-        decided = cells["_bin"].to_numpy() >= k + 1
-        pos = cells["_pos"].to_numpy() == 1
-        n = cells["_n"].to_numpy()
-        parts = cells[names].assign(
-            tp=np.where(pos & decided, n, 0), fp=np.where(~pos & decided, n, 0),
-            fn=np.where(pos & ~decided, n, 0), tn=np.where(~pos & ~decided, n, 0),
-        )  # fmt: skip
-        table = parts.groupby(names, sort=False, dropna=False)[list(_CELLS)].sum().reset_index()
-        table, index = _index(table, names)
-        out[cut] = pd.DataFrame(
-            table[list(_CELLS)].to_numpy(dtype=np.int64), index=index, columns=list(_CELLS)
-        )
-    return {c: out[float(c)] for c in cuts}
+    codes, index, table = grouped(
+        frame, names, missing_group,
+        [positive.cast(nw.Int64).alias("_pos"),
+         score_bin(nw.col(y_score).cast(nw.Float64), order).alias("_bin")],
+        {"_n": nw.len()}, keys=("_pos", "_bin"),
+    )  # fmt: skip
+    by_bin = np.zeros((len(index), 2, len(order) + 1), dtype=np.int64)
+    np.add.at(by_bin, (codes, table["_pos"].to_numpy(int), table["_bin"].to_numpy(int)),
+              table["_n"].to_numpy(np.int64))  # fmt: skip
+    return cumulate(by_bin, order, index, cuts)

@@ -1,11 +1,11 @@
 """Mitigation: fit and compare fair candidates, gate a release, save the decision rule."""
 
+from fairaudit._validation import group_keys
 from fairaudit.mitigation._decision_rule import (
     FORMAT,
     TRUSTED_TYPES,
     DecisionRule,
     DecisionRuleError,
-    group_keys,
     sidecar_path,
 )
 from fairaudit.mitigation._derandomise import (

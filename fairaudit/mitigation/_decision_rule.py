@@ -48,6 +48,7 @@ import pandas as pd
 import skops.io as sio
 
 from fairaudit._io import sha256_bytes, to_jsonable, write_bytes_atomic, write_json_atomic
+from fairaudit._validation import group_key, group_keys
 
 __all__ = [
     "FORMAT",
@@ -55,7 +56,6 @@ __all__ = [
     "DecisionRule",
     "DecisionRuleError",
     "decide",
-    "group_keys",
     "sidecar_path",
 ]
 
@@ -76,61 +76,9 @@ TRUSTED_TYPES = (
     "sklearn.utils.validation.check_array",
 )
 
-_GROUP_SEPARATOR = ", "
-
 
 class DecisionRuleError(ValueError):
     """A saved decision rule is missing, tampered with, foreign or unsafe to load."""
-
-
-# --------------------------------------------------------------------------- groups
-
-
-def group_keys(sensitive_features: pd.DataFrame | pd.Series) -> np.ndarray:
-    """One string key per row naming its group, e.g. ``"Female"`` or ``"Female, Black"``.
-
-    Thresholds are stored in JSON, whose keys are strings, so intersectional
-    groups (several sensitive columns) are joined with ``", "`` in column order.
-    Missing values are refused: a request without its group cannot get its
-    group's threshold.
-
-    Parameters
-    ----------
-    sensitive_features : pandas.DataFrame or Series
-        The group columns of the requests.
-
-    Returns
-    -------
-    numpy.ndarray of str
-
-    Raises
-    ------
-    TypeError
-        If ``sensitive_features`` is not a DataFrame or Series.
-    ValueError
-        If a row has a missing group.
-    """
-    frame = (
-        sensitive_features.to_frame()
-        if isinstance(sensitive_features, pd.Series)
-        else sensitive_features
-    )
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(
-            "sensitive_features must be a pandas DataFrame or Series, "
-            f"got {type(sensitive_features)}."
-        )
-    if frame.isna().any().any():
-        bad = [c for c in frame.columns if frame[c].isna().any()]
-        raise ValueError(
-            f"sensitive features {bad} have missing values; every row needs a group to get "
-            "its threshold. Fill or drop those rows first."
-        )
-    columns = [frame[c].astype(str).to_numpy() for c in frame.columns]
-    keys = columns[0].astype(object)
-    for col in columns[1:]:
-        keys = keys + _GROUP_SEPARATOR + col.astype(object)
-    return keys.astype(str)
 
 
 # --------------------------------------------------------------------------- the rule
@@ -189,10 +137,12 @@ class DecisionRule:
     estimator : fitted classifier with ``predict_proba``
         Scores requests; column 1 is the probability of the favourable outcome.
         It never sees the sensitive features.
-    thresholds : float or mapping of str to float
-        One threshold for everyone, or one per group key (see
-        :func:`group_keys`). A request is positive when its score is at least
-        its threshold (``score >= t``, the package's one convention).
+    thresholds : float or mapping to float
+        One threshold for everyone, or one per group: keyed by the group's label
+        (a tuple for several sensitive features) or by its key
+        (:func:`~fairaudit.metrics.group_key`, ``"Female, Black"``). A request is
+        positive when its score is at least its threshold
+        (``score >= t``, the package's one convention).
     feature_names : sequence of str
         Columns the model reads, in order. Requests may carry more columns.
     sensitive_features : sequence of str, default=()
@@ -234,7 +184,15 @@ class DecisionRule:
                 raise ValueError(
                     "Per-group thresholds need sensitive_features naming the group columns."
                 )
-            self.thresholds = {str(k): _threshold(v) for k, v in thresholds.items()}
+            self.thresholds = {
+                k if isinstance(k, str) else group_key(k): _threshold(v)
+                for k, v in thresholds.items()
+            }
+            if len(self.thresholds) < len(thresholds):
+                raise ValueError(
+                    f"thresholds name some group twice ({list(thresholds)}); give one threshold "
+                    "per group."
+                )
         else:
             self.thresholds = _threshold(thresholds)
         self.metadata = dict(metadata or {})

@@ -18,7 +18,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import roc_curve
 
-from fairaudit.mitigation._decision_rule import decide, group_keys
+from fairaudit._validation import group_keys
+from fairaudit.mitigation._decision_rule import decide
 
 __all__ = ["VoteMixture", "thresholds_from_optimizer"]
 

@@ -35,7 +35,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from fairaudit.metrics._result import combine_verdicts, interval_verdict
+from fairaudit.metrics import combine_verdicts, interval_verdict
 
 __all__ = ["CHECKS", "check_verdicts", "fairness_gate", "gate_passes", "gate_verdict"]
 

@@ -14,14 +14,9 @@ import warnings
 import pandas as pd
 from sklearn.base import clone
 
+from fairaudit._validation import as_sensitive, binary_labels, check_non_negative
 from fairaudit.mitigation._protocol import record_fit_rows
-from fairaudit.mitigation._reductions import (
-    _as_labels,
-    _as_sensitive,
-    _check_fraction,
-    check_constraint,
-    make_moment,
-)
+from fairaudit.mitigation._reductions import check_constraint, make_moment
 
 __all__ = ["sweep_grid_search", "multiplier_path"]
 
@@ -81,8 +76,8 @@ def sweep_grid_search(
     from fairlearn.reductions import GridSearch
 
     check_constraint(constraint)
-    y = _as_labels(y_train, "y_train")
-    sf = _as_sensitive(sensitive_features, len(y))
+    y = binary_labels(y_train, "y_train")
+    sf = as_sensitive(sensitive_features, len(y))
     if X_train.shape[0] != len(y):
         raise ValueError(f"X_train has {X_train.shape[0]} rows but y_train has {len(y)}.")
     if not isinstance(grid_size, numbers.Integral) or grid_size < 2:
@@ -94,7 +89,10 @@ def sweep_grid_search(
     kwargs = (
         {"grid": grid}
         if grid is not None
-        else {"grid_size": int(grid_size), "grid_limit": _check_fraction(grid_limit, "grid_limit")}
+        else {
+            "grid_size": int(grid_size),
+            "grid_limit": check_non_negative(grid_limit, "grid_limit"),
+        }
     )
     gs = GridSearch(
         clone(estimator),

@@ -19,6 +19,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from fairaudit._validation import group_keys
 from fairaudit.mitigation._protocol import record_fit_rows
 
 __all__ = ["DecorrelatedClassifier"]
@@ -109,7 +110,7 @@ class DecorrelatedClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _group_labels(sensitive_features) -> np.ndarray:
-    """One label per row; several sensitive columns are joined as "Female, White"."""
-    if isinstance(sensitive_features, pd.DataFrame):
-        return sensitive_features.astype(str).agg(", ".join, axis=1).to_numpy()
-    return pd.Series(np.asarray(sensitive_features)).astype(str).to_numpy()
+    """One key per row (:func:`~fairaudit.metrics.group_key`, e.g. "Female, White")."""
+    if not isinstance(sensitive_features, pd.DataFrame | pd.Series):
+        sensitive_features = pd.Series(np.asarray(sensitive_features))
+    return group_keys(sensitive_features)

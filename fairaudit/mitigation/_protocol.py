@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from fairaudit._validation import group_keys
+
 FIT_ROWS = "fairaudit_fit_rows_"
 
 
@@ -79,7 +81,7 @@ def split_rows(index, y, sensitive_features, *, share: float = 0.5, random_state
     (fit_index, choose_index) : tuple of pandas.Index
     """
     index = pd.Index(index)
-    groups = pd.DataFrame(sensitive_features).astype(str).agg(", ".join, axis=1).to_numpy()
+    groups = group_keys(pd.DataFrame(sensitive_features))
     strata = pd.Series(np.asarray(y), index=index).astype(str) + "|" + groups
     sizes = strata.map(strata.value_counts())
     # A label seen only once in a group goes to the fitting part: thresholds need both labels

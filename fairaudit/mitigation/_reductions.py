@@ -51,7 +51,6 @@ Examples
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -70,6 +69,7 @@ from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
+from fairaudit._validation import as_sensitive, binary_labels, check_non_negative
 from fairaudit.mitigation._protocol import record_fit_rows
 
 __all__ = [
@@ -164,49 +164,6 @@ def make_moment(constraint: str, *, difference_bound: float | None = None):
 # --------------------------------------------------------------------------- input checks
 
 
-def _as_sensitive(sensitive_features, n: int, name: str = "sensitive_features"):
-    """Return sensitive features as a Series (one column) or DataFrame, aligned by position."""
-    if isinstance(sensitive_features, pd.DataFrame):
-        sf = sensitive_features.reset_index(drop=True)
-        if sf.shape[1] == 1:
-            sf = sf.iloc[:, 0]
-    elif isinstance(sensitive_features, pd.Series):
-        sf = sensitive_features.reset_index(drop=True)
-    else:
-        arr = np.asarray(sensitive_features)
-        if arr.ndim not in (1, 2):
-            raise ValueError(f"{name} must be 1- or 2-dimensional, got shape {arr.shape}.")
-        sf = pd.Series(arr) if arr.ndim == 1 else pd.DataFrame(arr)
-    if len(sf) != n:
-        raise ValueError(
-            f"{name} has {len(sf)} rows but the data have {n}; pass one value per row."
-        )
-    if sf.isna().to_numpy().any():
-        raise ValueError(
-            f"{name} has missing values; map them to an explicit group such as 'unknown'."
-        )
-    return sf
-
-
-def _as_labels(y, name: str = "y") -> np.ndarray:
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}.")
-    values = set(np.unique(arr).tolist())
-    if not values <= {0, 1}:
-        raise ValueError(
-            f"{name} must hold binary labels 0/1, got values {sorted(values, key=str)[:5]}; "
-            "encode the positive class as 1."
-        )
-    return arr.astype(int)
-
-
-def _check_fraction(value, name: str) -> float:
-    if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
-    return float(value)
-
-
 # --------------------------------------------------------------------------- mitigation
 
 
@@ -254,8 +211,8 @@ def fit_threshold_optimizer(
         ``random_state`` for reproducible decisions.
     """
     check_constraint(constraint, postprocessing=True)
-    y = _as_labels(y_val, "y_val")
-    sf = _as_sensitive(sensitive_features, len(y))
+    y = binary_labels(y_val, "y_val")
+    sf = as_sensitive(sensitive_features, len(y))
     if len(X_val) != len(y):
         raise ValueError(f"X_val has {len(X_val)} rows but y_val has {len(y)}.")
     to = ThresholdOptimizer(
@@ -348,12 +305,12 @@ def sweep_exponentiated_gradient(
         :func:`predict` with a ``random_state``.
     """
     check_constraint(constraint)
-    y = _as_labels(y_train, "y_train")
-    sf = _as_sensitive(sensitive_features, len(y))
+    y = binary_labels(y_train, "y_train")
+    sf = as_sensitive(sensitive_features, len(y))
     if len(X_train) != len(y):
         raise ValueError(f"X_train has {len(X_train)} rows but y_train has {len(y)}.")
-    epsilons = [_check_fraction(e, "every epsilon") for e in np.atleast_1d(epsilons).tolist()]
-    eps = _check_fraction(eps, "eps")
+    epsilons = [check_non_negative(e, "every epsilon") for e in np.atleast_1d(epsilons).tolist()]
+    eps = check_non_negative(eps, "eps")
     if eps == 0:
         raise ValueError("eps must be positive (it sets the multiplier bound 1/eps), e.g. 0.01.")
     if not epsilons:

@@ -26,10 +26,11 @@ from fairlearn.reductions import ExponentiatedGradient
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 from sklearn.pipeline import Pipeline
 
+from fairaudit._validation import as_sensitive, binary_labels, check_non_negative
+from fairaudit.metrics import wilson_interval
 from fairaudit.mitigation._gate import fairness_gate, gate_passes
 from fairaudit.mitigation._preprocessing import DecorrelatedClassifier
 from fairaudit.mitigation._protocol import check_unseen
-from fairaudit.mitigation._reductions import _as_labels, _as_sensitive, _check_fraction
 
 __all__ = [
     "assess",
@@ -79,7 +80,7 @@ def predict(model, X, sensitive_features=None, *, random_state=None) -> np.ndarr
     if isinstance(model, ThresholdOptimizer | DecorrelatedClassifier):
         if sensitive_features is None:
             raise ValueError(f"A {type(model).__name__} needs sensitive_features to predict.")
-        sf = _as_sensitive(sensitive_features, len(X))
+        sf = as_sensitive(sensitive_features, len(X))
         if isinstance(model, DecorrelatedClassifier):
             return np.asarray(model.predict(X, sensitive_features=sf)).astype(int)
         return np.asarray(model.predict(X, sensitive_features=sf, random_state=random_state))
@@ -114,11 +115,11 @@ def evaluate(y_true, y_pred, sensitive_features) -> dict[str, float]:
     ValueError
         If the lengths differ or the labels are not binary.
     """
-    y = _as_labels(y_true, "y_true")
-    pred = _as_labels(y_pred, "y_pred")
+    y = binary_labels(y_true, "y_true")
+    pred = binary_labels(y_pred, "y_pred")
     if len(pred) != len(y):
         raise ValueError(f"y_pred has {len(pred)} rows but y_true has {len(y)}.")
-    sf = _as_sensitive(sensitive_features, len(y))
+    sf = as_sensitive(sensitive_features, len(y))
     return {
         "accuracy": float(accuracy_score(y, pred)),
         "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
@@ -266,7 +267,7 @@ def choose_model(
     str
         The chosen row's index label.
     """
-    max_accuracy_loss = _check_fraction(max_accuracy_loss, "max_accuracy_loss")
+    max_accuracy_loss = check_non_negative(max_accuracy_loss, "max_accuracy_loss")
     sub = table if candidates is None else table.loc[list(candidates)]
     if sub.empty:
         raise ValueError("No candidate models to choose from.")
@@ -277,7 +278,7 @@ def choose_model(
             )
     ranked = sub.assign(_neg_acc=-sub[accuracy])
     if max_disparity is not None:
-        max_disparity = _check_fraction(max_disparity, "max_disparity")
+        max_disparity = check_non_negative(max_disparity, "max_disparity")
         feasible = ranked[ranked[disparity] <= max_disparity + 1e-12]
         if feasible.empty and f"{disparity}_ci_low" in ranked.columns:
             feasible = ranked[ranked[f"{disparity}_ci_low"] <= max_disparity + 1e-12]
@@ -315,12 +316,12 @@ def assess(y_true, y_pred, result, **gate) -> dict:
         and equalized odds differences (the audit's bootstrap; NaN without one),
         so a trade-off plot can show how far apart two candidates really are.
     """
-    y = _as_labels(y_true, "y_true")
-    pred = _as_labels(y_pred, "y_pred")
+    y = binary_labels(y_true, "y_true")
+    pred = binary_labels(y_pred, "y_pred")
     summary, diff = result.summary(), result.difference()
     checks = fairness_gate(result, **gate)
     accuracy = float(accuracy_score(y, pred))
-    low, high = _wilson(accuracy, len(y))
+    low, high = (float(v) for v in wilson_interval((y == pred).sum(), len(y)))
     gaps = {}
     for name in ("demographic_parity_difference", "equalized_odds_difference"):
         gap = result.gap(name)
@@ -341,15 +342,6 @@ def assess(y_true, y_pred, result, **gate) -> dict:
         "gate_passed": gate_passes(checks),
         **{f"passes_{check}": bool(ok) for check, ok in checks["passed"].items()},
     }
-
-
-def _wilson(p: float, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``p`` observed on ``n`` rows (95% by default)."""
-    if n == 0:
-        return np.nan, np.nan
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(centre - half), float(centre + half)
 
 
 def compare_with_baseline(
@@ -378,7 +370,7 @@ def compare_with_baseline(
     ValueError
         If ``baseline`` or a metric is not in the table, or ``tolerance`` is negative.
     """
-    tolerance = _check_fraction(tolerance, "tolerance")
+    tolerance = check_non_negative(tolerance, "tolerance")
     if baseline not in table.index:
         raise ValueError(f"baseline {baseline!r} is not a row of the table: {list(table.index)}.")
     missing = [m for m in metrics if m not in table.columns]

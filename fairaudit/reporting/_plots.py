@@ -30,6 +30,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from fairaudit._validation import group_key
+
 __all__ = [
     "RATE_LABELS",
     "plot_group_rates",
@@ -406,7 +408,7 @@ def plot_group_roc(y_true, scores, groups, operating_points=None, *, title=None,
 
     y = np.asarray(y_true).astype(int)
     scores = np.asarray(scores, dtype=float)
-    labels = pd.Series([", ".join(map(str, g)) if isinstance(g, tuple) else str(g) for g in groups])
+    labels = pd.Series([group_key(g) for g in groups])
     if not (len(y) == len(scores) == len(labels)):
         raise ValueError(
             f"y_true, scores and groups must have the same length, got {len(y)}, "

@@ -130,7 +130,7 @@ def audit_inputs(draw):
     return y_true, y_pred, pd.DataFrame(columns), pos_label
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(audit_inputs())
 def test_point_estimates_equal_metricframe(inputs):
     y_true, y_pred, features, pos_label = inputs
@@ -202,7 +202,6 @@ def labels_are_01(observed):
     return observed <= {0, 1}
 
 
-@settings(max_examples=25, deadline=None)
 @given(audit_inputs(), st.integers(0, 2**32 - 1))
 def test_bootstrap_never_changes_point_estimates_or_warns(inputs, seed):
     """Degenerate replicates (empty groups, no positives) are dropped silently."""
@@ -285,7 +284,7 @@ def test_missing_sensitive_values_as_their_own_group():
     group = pd.Series(["a", None, "b", np.nan, "a", "b"])
     y_true = np.array([1, 0, 1, 1, 0, 0])
     y_pred = np.array([1, 1, 0, 1, 0, 1])
-    with pytest.raises(ValueError, match=r"2 missing value.*position\(s\) 1, 3.*missing_group"):
+    with pytest.raises(ValueError, match=r"2 missing value.*missing_group"):
         audit(y_true, y_pred, group)
     result = quiet_audit(y_true, y_pred, group, missing_group="unknown", n_boot=0)
     reference = quiet_audit(y_true, y_pred, group.fillna("unknown"), n_boot=0)
@@ -428,7 +427,7 @@ def row_bootstrap(y_true, y_pred, group, n_boot, seed, reference):
 
 
 def test_intervals_match_row_bootstrap():
-    """Multinomial intervals equal the row bootstrap's up to Monte-Carlo error.
+    """Multinomial intervals of gaps and disparate impact equal the row bootstrap's.
 
     The row bootstrap runs 20,000 replicates, the audit 100,000. An interval 10%
     too wide or too narrow fails this test (its endpoints' ranks move by about ten
@@ -448,8 +447,8 @@ def test_intervals_match_row_bootstrap():
             ours = result.difference().loc[metric, ["ci_low", "ci_high"]]
         elif metric == "disparate_impact":
             ours = result.disparate_impact.loc[name, ["ci_low", "ci_high"]]
-        else:
-            ours = result.by_group.loc[name, [f"{metric}_ci_low", f"{metric}_ci_high"]]
+        else:  # a single group's rate has a Wilson interval (test_small_samples.py)
+            continue
         replicates = replicates[~np.isnan(replicates)]
         for value, q in zip(ours.to_numpy(dtype=float), [(1 - ci) / 2, (1 + ci) / 2], strict=True):
             # Our endpoint's rank among the row replicates must be q, up to the Monte-Carlo
@@ -468,17 +467,21 @@ def test_bootstrap_is_reproducible_and_seeded():
     other = audit(y_true, y_pred, group, random_state=12)
     pd.testing.assert_frame_equal(first.by_group, again.by_group)
     pd.testing.assert_frame_equal(first.difference(), again.difference())
-    assert not first.by_group.equals(other.by_group)
+    pd.testing.assert_frame_equal(first.disparate_impact, again.disparate_impact)
+    assert not first.difference().equals(other.difference())
+    pd.testing.assert_frame_equal(first.by_group, other.by_group)  # Wilson: no randomness
     no_ci = audit(y_true, y_pred, group, n_boot=0)
-    assert no_ci.by_group.filter(like="_ci_").isna().all().all()
-    pd.testing.assert_frame_equal(no_ci.by_group[list(METRICS)], first.by_group[list(METRICS)])
+    assert no_ci.difference()[["ci_low", "ci_high"]].isna().all().all()
+    assert no_ci.disparate_impact[["ci_low", "ci_high"]].isna().all().all()
+    pd.testing.assert_frame_equal(no_ci.by_group, first.by_group)
 
 
 def test_coverage_of_true_rates():
     """95% intervals cover the population value in 93-97% of simulated samples.
 
     Four groups of 1200, 900, 600 and 300 expected rows; each trial draws a sample
-    from the population and audits it. Per-group rates give one coverage indicator
+    of 3000 rows from the population (as its (group x cell) counts, which is the same
+    multinomial draw) and audits it. Per-group rates give one coverage indicator
     per group and trial, so 1000 trials estimate their coverage to +-0.35 points
     (one standard error). Statistics with one indicator per trial (the overall
     rate, the largest gap, disparate impact of the smallest group) are known to
@@ -503,11 +506,13 @@ def test_coverage_of_true_rates():
         "disparate impact of group 0": selection[0] / selection[3],
     }
     covered = dict.fromkeys([*per_group, *single], 0)
+    cells = np.column_stack(
+        [base * tpr, (1 - base) * fpr, base * (1 - tpr), (1 - base) * (1 - fpr)]
+    )
     for trial in range(trials):
-        group = rng.choice(4, size=n, p=share)
-        y_true = (rng.random(n) < base[group]).astype(int)
-        y_pred = (rng.random(n) < np.where(y_true == 1, tpr[group], fpr[group])).astype(int)
-        r = audit(y_true, y_pred, group, n_boot=n_boot, random_state=trial, reference_group=3)
+        counts = rng.multinomial(n, (share[:, None] * cells).ravel()).reshape(4, 4)
+        counts = pd.DataFrame(counts, columns=["tp", "fp", "fn", "tn"])
+        r = audit_from_counts(counts, n_boot=n_boot, random_state=trial, reference_group=3)
         for metric, truth in per_group.items():
             low = r.by_group[f"{metric}_ci_low"].to_numpy()
             high = r.by_group[f"{metric}_ci_high"].to_numpy()
@@ -629,8 +634,8 @@ def test_to_dict_is_strict_json_with_settings():
     ("kwargs", "error", "pattern"),
     [
         ({"y_pred": [0, 1]}, ValueError, r"y_true has 4, y_pred has 2"),
-        ({"y_true": [1, np.nan, 0, None]}, ValueError, r"y_true has 2 missing .* 1, 3"),
-        ({"y_pred": pd.Series([1, 0, pd.NA, 1])}, ValueError, r"y_pred has 1 missing .* 2"),
+        ({"y_true": [1, np.nan, 0, None]}, ValueError, r"y_true has 2 missing value"),
+        ({"y_pred": pd.Series([1, 0, pd.NA, 1])}, ValueError, r"y_pred has 1 missing value"),
         ({"y_pred": [0.1, 0.7, 0.4, 0.9]}, ValueError, r"binary labels.*Threshold"),
         ({"y_true": [0, 1, 2, 1]}, ValueError, r"3 distinct labels"),
         (
@@ -643,7 +648,7 @@ def test_to_dict_is_strict_json_with_settings():
         (
             {"y_true": [], "y_pred": [], "sensitive_features": []},
             ValueError,
-            r"empty",
+            r"no rows",
         ),
         ({"sensitive_features": ["a", None, "b", "b"]}, ValueError, r"missing_group="),
         ({"sensitive_features": None}, TypeError, r"sensitive_features must be"),
@@ -729,12 +734,12 @@ def _table(n_groups, seed=0):
 def test_blockwise_aggregation_equals_the_whole_array(ref_pos):
     """The same replicates, folded a block of groups at a time, give identical intervals."""
     from fairaudit.metrics._bootstrap import bootstrap_intervals
-    from fairaudit.metrics._counts import _di_reference, _multinomial
+    from fairaudit.metrics._counts import di_reference, multinomial
 
     table = _table(50)
-    boot = _multinomial(table.ravel(), 200, np.random.default_rng(1)).reshape(200, 50, 4)
+    boot = multinomial(table.ravel(), 200, np.random.default_rng(1)).reshape(200, 50, 4)
     fav_cols = [2, 3]
-    di_ref = _di_reference(table[:, fav_cols].sum(1), table.sum(1), ref_pos, 30)
+    di_ref = di_reference(table[:, fav_cols].sum(1), table.sum(1), ref_pos, 30, pd.RangeIndex(50))
     whole = bootstrap_intervals(table, 200, None, 0.9, ref_pos, di_ref, fav_cols,
                                 blocks=[(np.arange(50), boot)])  # fmt: skip
     first = [p for p in dict.fromkeys((ref_pos, di_ref)) if p is not None]
@@ -774,12 +779,17 @@ def test_many_groups_are_drawn_in_blocks_from_the_same_multinomial(monkeypatch):
     assert (np.abs(draws.mean(axis=0) - expected) <= 5 * se + 1e-12).all()
     monkeypatch.undo()
     whole = quiet_audit(y_true.astype(int), y_pred.astype(int), n, n_boot=4000, random_state=0)
-    cols = [c for c in chunked.by_group.columns if c.endswith(("_ci_low", "_ci_high"))]
-    diff = (chunked.by_group[cols] - whole.by_group[cols]).abs().to_numpy()
-    # two draws of the same bootstrap distribution (quantiles of groups of ~80 rows move in
-    # steps of about 1/80)
-    assert np.nanmax(diff) < 0.1 and np.nanmedian(diff) < 0.01
-    assert (np.isnan(chunked.by_group[cols]) == np.isnan(whole.by_group[cols])).all().all()
+    cols = ["ci_low", "ci_high"]
+    diff = (chunked.disparate_impact[cols] - whole.disparate_impact[cols]).abs().to_numpy()
+    # two draws of the same bootstrap distribution (ratios of rates of groups of ~80 rows)
+    assert np.nanmax(diff) < 0.15 and np.nanmedian(diff) < 0.03
+    assert (
+        (np.isnan(chunked.disparate_impact[cols]) == np.isnan(whole.disparate_impact[cols]))
+        .all()
+        .all()
+    )
+    gaps = (chunked.difference()[cols] - whole.difference()[cols]).abs().to_numpy()
+    assert np.nanmax(gaps) < 0.05
 
 
 def test_a_majority_of_tiny_groups_warns_that_intervals_mean_little():
@@ -791,8 +801,11 @@ def test_a_majority_of_tiny_groups_warns_that_intervals_mean_little():
 
 
 def test_to_dict_keeps_groups_whose_labels_print_alike():
-    groups = np.array([1, "1", 1, "1", "2", "2"], dtype=object)
-    result = quiet_audit([0, 1, 1, 0, 1, 0], [0, 1, 0, 0, 1, 1], groups, n_boot=0)
+    counts = pd.DataFrame(
+        {"tp": [1, 1, 1], "fp": [0, 0, 1], "fn": [0, 0, 0], "tn": [1, 1, 0]},
+        index=pd.Index([1, "1", "2"], dtype=object),
+    )
+    result = audit_from_counts(counts, n_boot=0)
     data = result.to_dict()
     assert len(data["by_group"]) == 3
     assert {k: v["count"] for k, v in data["by_group"].items()} == {"1": 2, "'1'": 2, "2": 2}

@@ -62,6 +62,24 @@ def test_group_keys_join_columns_in_order():
         group_keys(pd.DataFrame({"sex": ["Female", None]}))
 
 
+def test_group_keys_never_collide_and_each_group_keeps_its_threshold(tmp_path, data, fitted):
+    """("A, B", "C") and ("A", "B, C") were both "A, B, C": one group got the other's threshold."""
+    frame, _ = data
+    requests = frame.iloc[:4].assign(a=["A, B", "A", "A, B", "A"], b=["C", "B, C", "C", "B, C"])
+    keys = group_keys(requests[["a", "b"]]).tolist()
+    assert keys == ["A\\, B, C", "A, B\\, C"] * 2 and len(set(keys)) == 2
+    thresholds = {("A, B", "C"): 0.0, ("A", "B, C"): 1.0}  # approve all, decline all
+    rule = DecisionRule(fitted, thresholds, feature_names=FEATURES, sensitive_features=["a", "b"])
+    assert rule.predict(requests).tolist() == [1, 0, 1, 0]
+    path, _ = rule.save(tmp_path / "rule.skops")
+    loaded = DecisionRule.load(path)
+    assert loaded.thresholds == rule.thresholds
+    assert loaded.predict(requests).tolist() == [1, 0, 1, 0]
+    with pytest.raises(ValueError, match="name some group twice"):
+        DecisionRule(fitted, {("A", "B"): 0.1, "A, B": 0.2}, feature_names=FEATURES,
+                     sensitive_features=["a", "b"])  # fmt: skip
+
+
 def test_per_group_thresholds_decide_by_hand(data, fitted):
     frame, _ = data
     rule = DecisionRule(
