@@ -40,8 +40,8 @@ Recommendations
     postal code) and proposes monitored and reference values.
 """
 
-from fairaudit.monitor._config import FairnessConfig
-from fairaudit.monitor._payload import PAYLOAD_COLUMNS, PayloadLog
+from fairaudit.monitor._config import PAYLOAD_COLUMNS, FairnessConfig
+from fairaudit.monitor._payload import PayloadLog
 from fairaudit.monitor._perturbation import (
     PerturbationResult,
     perturb_attribute,
@@ -49,7 +49,6 @@ from fairaudit.monitor._perturbation import (
 )
 from fairaudit.monitor._plots import plot_disparate_impact, plot_perturbation_views
 from fairaudit.monitor._recommend import recommend_fairness_attributes
-from fairaudit.monitor._simulate import simulate_requests
 from fairaudit.monitor._tables import TableLog
 from fairaudit.monitor._windows import fairness_alerts, window_records, windowed_disparate_impact
 
@@ -65,7 +64,6 @@ __all__ = [
     "PerturbationResult",
     "perturbation_analysis",
     "recommend_fairness_attributes",
-    "simulate_requests",
     "plot_disparate_impact",
     "plot_perturbation_views",
 ]

@@ -1,10 +1,8 @@
 """The payload log: a DuckDB file of scored requests, with each logged column's role.
 
 The payload log is a DuckDB database file (:class:`PayloadLog`), so a log much
-larger than memory can be monitored: per-window group counts are aggregated in
-SQL inside DuckDB and only those counts reach Python, where
-:func:`fairaudit.metrics.disparate_impact_from_counts` turns them into disparate
-impact with bootstrap intervals.
+larger than memory can be monitored: DuckDB counts per window (see
+:class:`~fairaudit.monitor.TableLog`) and only the counts reach Python.
 
 Payload schema
 --------------
@@ -18,8 +16,8 @@ column                 type         meaning
 ``model_version``      VARCHAR      version of the model that scored it
 *feature columns*      as logged    the model's inputs, exactly as scored
 *attribute columns*    as logged    fairness attributes that are not model inputs
-``prediction``         BIGINT or    the decision the model returned
-                       VARCHAR
+``prediction``         BIGINT or    the decision the model returned (a label:
+                       VARCHAR      whole numbers in an integer log)
 ``probability``        DOUBLE       the model's probability of its positive class
                                     (nullable)
 ``label``              as           feedback: the true outcome once known
@@ -35,7 +33,6 @@ column's role (``feature`` or ``attribute``), pandas dtype and categories, so
 from __future__ import annotations
 
 import json
-import numbers
 import os
 from pathlib import Path
 
@@ -43,17 +40,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-#: The fixed columns of the ``payload`` table (feature and attribute columns come in between).
-PAYLOAD_COLUMNS = (
-    "request_id",
-    "scoring_timestamp",
-    "model_version",
-    "prediction",
-    "probability",
-    "label",
-)
+from fairaudit.monitor._config import PAYLOAD_COLUMNS, as_timestamp
+from fairaudit.monitor._tables import TableLog
 
 _META_TABLE = "payload_columns"
+_TABLE = "payload"
 
 
 def _connect(path, **kwargs) -> duckdb.DuckDBPyConnection:
@@ -64,16 +55,9 @@ def _connect(path, **kwargs) -> duckdb.DuckDBPyConnection:
     return con
 
 
-_TABLE = "payload"
-_MONITORED, _REFERENCE = "monitored", "reference"
-
-
 def _quote(name: str) -> str:
     """Quote an SQL identifier (column names come from user data)."""
     return '"' + str(name).replace('"', '""') + '"'
-
-
-# --------------------------------------------------------------------------- payload log
 
 
 class PayloadLog:
@@ -131,6 +115,8 @@ class PayloadLog:
         }
         self.features = [n for n, m in self._meta.items() if m["role"] == "feature"]
         self.attributes = [n for n, m in self._meta.items() if m["role"] == "attribute"]
+        kinds = {r[0]: r[1] for r in self.connection.execute(f"DESCRIBE {_TABLE}").fetchall()}
+        self._integer_labels = kinds["prediction"] == "BIGINT"
 
     @classmethod
     def create(
@@ -284,6 +270,14 @@ class PayloadLog:
         model_version : str, optional
         labels : array-like, optional
             Feedback labels if already known (missing values allowed).
+
+        Raises
+        ------
+        ValueError
+            Nothing is logged when a column does not have one value per row, a
+            timestamp or prediction is missing, or a prediction or label is not a
+            label of the log's type (e.g. 0.31 in an integer log: a probability
+            goes to ``probabilities``).
         """
         if not isinstance(X, pd.DataFrame):
             raise TypeError(f"X must be a pandas DataFrame of the scored requests, got {type(X)}.")
@@ -308,14 +302,16 @@ class PayloadLog:
             if isinstance(values.dtype, pd.CategoricalDtype):
                 values = values.astype("string")
             frame[name] = values
-        frame["prediction"] = _column(predictions, n, "predictions")
+        frame["prediction"] = self._labels(predictions, n, "predictions")
         frame["probability"] = (
             np.nan
             if probabilities is None
             else _column(probabilities, n, "probabilities").astype(float)
         )
         frame["label"] = (
-            pd.Series([None] * n, dtype=object) if labels is None else _column(labels, n, "labels")
+            pd.Series([None] * n, dtype=object)
+            if labels is None
+            else self._labels(labels, n, "labels", missing=True)
         )
         con = self.connection
         con.register("_incoming", frame)
@@ -356,7 +352,8 @@ class PayloadLog:
             If ``labels`` does not have one value per id.
         """
         ids = np.asarray(request_ids, dtype=np.int64)
-        frame = pd.DataFrame({"request_id": ids, "label": _column(labels, len(ids), "labels")})
+        labels = self._labels(labels, len(ids), "labels", missing=True)
+        frame = pd.DataFrame({"request_id": ids, "label": labels})
         self.connection.register("_feedback", frame)
         try:
             before = self.connection.execute(
@@ -382,27 +379,15 @@ class PayloadLog:
         return int(self.connection.execute(f"SELECT count(*) FROM {_TABLE}").fetchall()[0][0])
 
     def values(self, column: str) -> list:
-        """Distinct values of a logged column (sorted; missing values left out).
-
-        Parameters
-        ----------
-        column : str
-            A logged column.
-
-        Returns
-        -------
-        list
-
-        Raises
-        ------
-        ValueError
-            If ``column`` is not in the log.
-        """
+        """Distinct values of a logged column (sorted; missing values left out)."""
         self._check_column(column)
-        rows = self.connection.execute(
-            f"SELECT DISTINCT {_quote(column)} AS v FROM {_TABLE} WHERE v IS NOT NULL ORDER BY v"
-        ).fetchall()
-        return [r[0] for r in rows]
+        return self.table_log().values(column)
+
+    def table_log(self) -> TableLog:
+        """The ``payload`` table as a :class:`TableLog`, read lazily: DuckDB does the counting."""
+        return TableLog(
+            self.connection.table(_TABLE), features=self.features, attributes=self.attributes
+        )
 
     def to_pandas(self, columns=None, *, start=None, end=None) -> pd.DataFrame:
         """Read logged requests with ``start <= scoring_timestamp < end`` into pandas.
@@ -443,6 +428,27 @@ class PayloadLog:
             raise ValueError(
                 f"{column!r} is not a column of the payload log; choose from {self.columns}."
             )
+
+    def _labels(self, values, n, name, *, missing=False) -> pd.Series:
+        """Decisions or outcomes as the log stores them; anything else is refused."""
+        series = _column(values, n, name)
+        if not missing and series.isna().any():
+            raise ValueError(
+                f"{name} has {int(series.isna().sum())} missing value(s); every request needs the "
+                "decision it got."
+            )
+        if not self._integer_labels:
+            return series.astype(object).where(series.notna(), None)
+        present = series.dropna()
+        whole = pd.to_numeric(present.astype(object), errors="coerce")
+        bad = present[whole.isna() | (whole != whole.round())]
+        if len(bad):
+            raise ValueError(
+                f"{name} must be whole-number labels in this log, got {_plain(bad.iloc[0])!r}; a "
+                "probability goes to probabilities=, and text labels need a log created with "
+                "prediction_type='string'."
+            )
+        return whole.reindex(series.index).astype("Int64")
 
     def close(self) -> None:
         """Close the database connection."""
@@ -488,6 +494,10 @@ def _check_replaceable(path: Path) -> None:
         )
 
 
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _column(values, n, name) -> pd.Series:
     """One value per request as a Series aligned by position (the caller's index is dropped)."""
     series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
@@ -511,32 +521,12 @@ def _naive_utc(values: pd.Series) -> pd.Series:
     return stamps.astype("datetime64[us]")
 
 
-def _timestamp(value, name) -> pd.Timestamp:
-    """A naive UTC timestamp with microsecond resolution, as DuckDB stores it."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        raise ValueError(
-            f"{name}={value!r} is a number, whose unit is ambiguous; give a date-time such as "
-            f"'2026-03-02 14:00', or pd.to_datetime({value!r}, unit='s') for seconds since 1970."
-        )
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name}={value!r} is not a date-time such as '2026-03-02 14:00'."
-        ) from exc
-    if stamp is pd.NaT:
-        raise ValueError(f"{name} is missing (NaT); give a date-time or None.")
-    if stamp.tz is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp.as_unit("us")
-
-
 def _time_filter(start, end):
     clauses, params = [], []
     if start is not None:
         clauses.append("scoring_timestamp >= ?")
-        params.append(_timestamp(start, "start").to_pydatetime())
+        params.append(as_timestamp(start, "start").to_pydatetime())
     if end is not None:
         clauses.append("scoring_timestamp < ?")
-        params.append(_timestamp(end, "end").to_pydatetime())
+        params.append(as_timestamp(end, "end").to_pydatetime())
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params

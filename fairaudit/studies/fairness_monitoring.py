@@ -1,11 +1,11 @@
-"""Simulated traffic: scoring requests drawn from a pool over days, for the case study."""
+"""The fairness-monitoring case study: simulated traffic of scoring requests over days."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from fairaudit.monitor._payload import _timestamp
+from fairaudit.monitor._config import as_timestamp
 
 
 def simulate_requests(
@@ -50,7 +50,7 @@ def simulate_requests(
             f"days={days!r}, requests_per_hour={requests_per_hour!r}, night_share={night_share!r}."
         )
     rng = np.random.default_rng(random_state)
-    hours = pd.date_range(_timestamp(start, "start"), periods=int(days) * 24, freq="h")
+    hours = pd.date_range(as_timestamp(start, "start"), periods=int(days) * 24, freq="h")
     cycle = (1 - np.cos(2 * np.pi * hours.hour.to_numpy() / 24)) / 2  # 0 at midnight, 1 at noon
     rate = requests_per_hour * (night_share + (1 - night_share) * cycle)
     counts = rng.poisson(rate)
