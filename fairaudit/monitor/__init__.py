@@ -41,6 +41,7 @@ Recommendations
 """
 
 from fairaudit.monitor._config import PAYLOAD_COLUMNS, FairnessConfig
+from fairaudit.monitor._detection import cusum, detection_table, k_in_a_row, shares_records
 from fairaudit.monitor._payload import PayloadLog
 from fairaudit.monitor._perturbation import (
     PerturbationResult,
@@ -60,6 +61,10 @@ __all__ = [
     "windowed_disparate_impact",
     "window_records",
     "fairness_alerts",
+    "k_in_a_row",
+    "shares_records",
+    "cusum",
+    "detection_table",
     "perturb_attribute",
     "PerturbationResult",
     "perturbation_analysis",

@@ -619,3 +619,27 @@ def test_a_table_without_the_payload_columns_is_refused_clearly():
         stamps = pd.to_datetime(["2026-03-02", None])
         TableLog(pd.DataFrame({"request_id": [1, 2], "prediction": [1, 0],
                                "scoring_timestamp": stamps}))  # fmt: skip
+
+
+def test_window_bounds_and_the_four_fifths_threshold_by_hand(tmp_path):
+    t = pd.Timestamp("2026-02-02")
+    # a window starts at its first microsecond and ends before the next window's; a record at
+    # exactly `end` is left out
+    stamps = [t, t + pd.Timedelta("59min"), t + pd.Timedelta("1h"), t + pd.Timedelta("2h")]
+    stamps += [t + pd.Timedelta("1h") + pd.Timedelta(m, "min") for m in (1, 2, 3, 4, 5, 6, 7, 8)]
+    X = pd.DataFrame({"group": ["a", "b", "a", "a"] + ["a"] * 4 + ["b"] * 4})
+    # second hour: a 4/5 favourable, b 4/4: disparate impact exactly 0.8
+    prediction = [1, 1, 0, 1] + [1, 1, 1, 1] + [1, 1, 1, 1]
+    with PayloadLog.create(tmp_path / "p.duckdb", X) as log:
+        log.append(X, prediction, timestamps=stamps, request_ids=range(12))
+        config = FairnessConfig("group", "a", "b", 1, min_records=0, threshold=0.8)
+        got = windowed_disparate_impact(log, config, end=t + pd.Timedelta("2h"), n_boot=0)
+    assert got["window_start"].tolist() == [t, t + pd.Timedelta("1h")]
+    assert got["records"].tolist() == [2, 9]  # 00:00 and 00:59; 01:00 to 01:08; not 02:00
+    second = got.iloc[1]
+    assert (second["monitored_favourable"], second["monitored_total"]) == (4, 5)
+    assert second["disparate_impact"] == pytest.approx(0.8)
+    assert not second["alert"] and second["status"] == "ok"  # at the threshold is no alert
+    with PayloadLog(tmp_path / "p.duckdb", read_only=True) as log:
+        partial = windowed_disparate_impact(log, config, end=t + pd.Timedelta("65min"), n_boot=0)
+    assert partial["records"].tolist() == [2, 5]  # 01:00 to 01:04; the request at 01:05 is not
