@@ -41,7 +41,7 @@ Recommendations
 """
 
 from fairaudit.monitor._config import PAYLOAD_COLUMNS, FairnessConfig
-from fairaudit.monitor._detection import cusum, detection_table, k_in_a_row, shares_records
+from fairaudit.monitor._detection import alert_runs, cusum, detection_table, shares_records
 from fairaudit.monitor._payload import PayloadLog
 from fairaudit.monitor._perturbation import (
     PerturbationResult,
@@ -61,7 +61,7 @@ __all__ = [
     "windowed_disparate_impact",
     "window_records",
     "fairness_alerts",
-    "k_in_a_row",
+    "alert_runs",
     "shares_records",
     "cusum",
     "detection_table",

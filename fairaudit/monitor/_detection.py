@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 
-def k_in_a_row(alert: pd.Series, k: int) -> pd.Series:
+def alert_runs(alert: pd.Series, k: int) -> pd.Series:
     """Whether each window closes a run of ``k`` alerting windows (windows in time order).
 
     An undefined window (missing alert) breaks a run.
@@ -100,17 +100,20 @@ def detection_table(alarms: dict, windows: pd.DataFrame, release) -> pd.DataFram
     for rule, alarm in alarms.items():
         alarm = np.asarray(alarm, dtype=bool)
         after = windows.loc[~before & alarm]
-        first = after["window_end"].min() if len(after) else pd.NaT
         rows.append(
             {
                 "rule": rule,
                 "false_alarm_rate": alarm[before].mean() if before.any() else np.nan,
                 "false_alarms": int(alarm[before].sum()),
                 "detection_rate": alarm[~before].mean() if (~before).any() else np.nan,
-                "first_alarm": first - (windows["window_end"] - windows["window_start"]).iloc[0]
+                "first_alarm": after["window_start"].min() if len(after) else pd.NaT,
+                "delay": after["window_end"].min() - pd.Timestamp(release)
                 if len(after)
                 else pd.NaT,
-                "delay": first - pd.Timestamp(release) if len(after) else pd.NaT,
             }
         )
-    return pd.DataFrame(rows).set_index("rule")
+    out = pd.DataFrame(rows).set_index("rule")
+    # typed columns even when no rule alarms (a column of NaT alone would be untyped)
+    out["first_alarm"] = pd.Series([r["first_alarm"] for r in rows], out.index, "datetime64[us]")
+    out["delay"] = pd.Series([r["delay"] for r in rows], out.index, "timedelta64[us]")
+    return out

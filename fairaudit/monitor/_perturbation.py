@@ -97,8 +97,9 @@ class PerturbationResult:
         ``records`` and ``copies`` per group, ``changed`` (records whose
         counterfactual decision differs, by group and direction), ``debiased``
         (monitored decisions turned favourable), disparate impact on
-        ``payload``, ``payload_plus_perturbed`` (every copy joins the other
-        group) and ``debiased`` (each with its counts and interval), and
+        ``payload``, ``payload_plus_perturbed`` (every record also joins the
+        other group with its counterfactual decision) and ``debiased`` (each
+        with its counts and interval), and
         ``accuracy`` before/after de-biasing on requests with a feedback label.
     config : FairnessConfig
     """
@@ -135,6 +136,53 @@ class PerturbationResult:
         ]
         return pd.DataFrame(rows)
 
+    def disparate_impact(self) -> pd.Series:
+        """Disparate impact of ``payload``, ``payload_plus_perturbed`` and ``debiased``."""
+        views = self.summary["disparate_impact"]
+        return pd.Series({view: views[view]["disparate_impact"] for view in views}, dtype=float)
+
+    def accuracy(self) -> pd.DataFrame:
+        """Accuracy as decided and de-biased on requests with feedback: all, and the monitored."""
+        acc = self.summary["accuracy"]
+        return pd.DataFrame(
+            {who: acc[who] for who in ("all", _MONITORED)}, index=["records", "before", "after"]
+        ).T.rename(columns={"records": "labelled"})
+
+    def effect(self, *, material: float = 0.01, alpha: float = 0.05) -> dict:
+        """How far the sensitive feature itself moves the monitored group's decisions.
+
+        ``lifted`` monitored refusals would be approvals, and ``dropped``
+        approvals refusals, as members of the reference group; ``net`` is
+        ``(lifted - dropped) / monitored``, the change in the group's approval
+        rate. A sign test asks whether flips go one way more than chance
+        (``p_value``). The ``direction`` is ``"disadvantages"`` or
+        ``"favours"`` only when the test is significant at ``alpha`` *and* the
+        effect is material (``|net| >= material``), ``"negligible"`` when it is
+        significant but smaller, and ``"none"`` otherwise.
+        """
+        from scipy.stats import binomtest
+
+        changed = self.summary["changed"]
+        n = self.summary["records"][_MONITORED]
+        lifted, dropped = changed["monitored_to_favourable"], changed["monitored_to_unfavourable"]
+        p_value = binomtest(lifted, lifted + dropped).pvalue if lifted + dropped else 1.0
+        net = (lifted - dropped) / n if n else 0.0
+        if p_value >= alpha:
+            direction = "none"
+        elif abs(net) < material:
+            direction = "negligible"
+        else:
+            direction = "disadvantages" if net > 0 else "favours"
+        return {
+            "monitored": n,
+            "lifted": lifted,
+            "dropped": dropped,
+            "net": net,
+            "p_value": float(p_value),
+            "material": material,
+            "direction": direction,
+        }
+
     def to_dict(self) -> dict:
         """JSON-ready summary (the per-record table is left out; NaN becomes None)."""
         return to_jsonable({"config": self.config.to_dict(), **self.summary})
@@ -145,16 +193,17 @@ def _view_counts(rec: pd.DataFrame) -> dict:
     mon = (rec["group"] == _MONITORED).to_numpy()
     ref = ~mon
     fav = rec["favourable"].to_numpy(bool)
+    flip = rec["counterfactual_favourable"].to_numpy(bool)
     deb = rec["debiased_favourable"].to_numpy(bool)
-    copies, copies_fav = rec["copies"].to_numpy(), rec["copies_favourable"].to_numpy()
     return {
         "payload": (fav[mon].sum(), mon.sum(), fav[ref].sum(), ref.sum()),
-        # every perturbed copy of a reference record joins the monitored group, and vice versa
+        # every record also joins the other group with its counterfactual decision, so a model
+        # that ignores the sensitive feature gives both groups the same decisions: 100%
         "payload_plus_perturbed": (
-            fav[mon].sum() + copies_fav[ref].sum(),
-            mon.sum() + copies[ref].sum(),
-            fav[ref].sum() + copies_fav[mon].sum(),
-            ref.sum() + copies[mon].sum(),
+            fav[mon].sum() + flip[ref].sum(),
+            len(rec),
+            fav[ref].sum() + flip[mon].sum(),
+            len(rec),
         ),
         "debiased": (deb[mon].sum(), mon.sum(), deb[ref].sum(), ref.sum()),
     }

@@ -6,17 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairaudit.monitor import cusum, detection_table, k_in_a_row, shares_records
+from fairaudit.monitor import alert_runs, cusum, detection_table, shares_records
 
 
 def test_k_in_a_row_marks_the_windows_closing_a_run():
     alert = pd.Series([True, True, False, True, True, True, True, None, True])
-    assert k_in_a_row(alert, 3).tolist() == [False, False, False, False, False, True, True,
+    assert alert_runs(alert, 3).tolist() == [False, False, False, False, False, True, True,
                                              False, False]  # fmt: skip
-    assert k_in_a_row(alert, 1).tolist() == alert.fillna(False).tolist()
+    assert alert_runs(alert, 1).tolist() == alert.fillna(False).tolist()
     for bad in (0, 1.5, True):
         with pytest.raises(ValueError, match="k must be a whole number"):
-            k_in_a_row(alert, bad)
+            alert_runs(alert, bad)
 
 
 def test_a_run_that_holds_a_borrowing_window_is_not_independent():
@@ -65,3 +65,5 @@ def test_detection_table_counts_false_alarms_before_and_the_delay_after():
     assert table.loc["a", "first_alarm"] == start[4]
     assert table.loc["a", "delay"] == pd.Timedelta("2h")  # raised at the end of 04:00-05:00
     assert pd.isna(table.loc["never", "delay"]) and table.loc["never", "false_alarms"] == 0
+    silent = detection_table({"never": [False] * 6}, windows, release)
+    assert silent["delay"].dtype.kind == "m" and silent["delay"].isna().all()

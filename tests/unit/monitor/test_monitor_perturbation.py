@@ -54,14 +54,14 @@ def test_perturbation_copies_each_row_once_per_value_of_the_other_group(monitore
     assert X["group"].astype(str).equals(before)  # the input is not modified
 
 
-def _logged(tmp_path, seed=3):
+def _logged(tmp_path, seed=3, model=_rule_model):
     X, _, stamps, ids = make_requests(seed=seed)
     rng = np.random.default_rng(1)
     labels = pd.array(np.where(rng.random(len(X)) < 0.5, rng.integers(0, 2, len(X)), -1))
     labels = pd.array(labels, dtype="Int64")
     labels[labels == -1] = pd.NA
     log = PayloadLog.create(tmp_path / "p.duckdb", X, attributes=["band"])
-    log.append(X, _rule_model(X), timestamps=stamps, request_ids=ids, labels=labels)
+    log.append(X, model(X), timestamps=stamps, request_ids=ids, labels=labels)
     return log, X.assign(request_id=ids, label=labels).set_index("request_id")
 
 
@@ -98,9 +98,9 @@ def test_debiased_decisions_follow_the_majority_of_the_reference_values(tmp_path
     assert di["payload"]["disparate_impact"] == pytest.approx(own[mon].mean() / own[ref].mean())
     deb = np.where(lift, 1, own)
     assert di["debiased"]["disparate_impact"] == pytest.approx(deb[mon].mean() / own[ref].mean())
-    # payload + perturbed: every copy joins the other group (2 per monitored row, 1 per reference)
-    both_mon = (own[mon].sum() + approvals[ref].sum()) / (mon.sum() + ref.sum())
-    both_ref = (own[ref].sum() + approvals[mon].sum()) / (ref.sum() + 2 * mon.sum())
+    # payload + perturbed: every row also joins the other group with its counterfactual decision
+    both_mon = (own[mon].sum() + counterfactual[ref].sum()) / len(own)
+    both_ref = (own[ref].sum() + counterfactual[mon].sum()) / len(own)
     assert di["payload_plus_perturbed"]["disparate_impact"] == pytest.approx(both_mon / both_ref)
     known = frame["label"].notna().to_numpy()
     acc = result.summary["accuracy"]
@@ -219,3 +219,40 @@ def test_detection_by_values_and_no_false_alarms():
     assert found.loc["zip_code", "monitored"] is None  # no guess for postal codes
     with pytest.raises(ValueError, match="favourable_label is required"):
         recommend_fairness_attributes(X, [1, 0, 1, 0])
+
+
+def test_a_model_blind_to_the_attribute_is_at_parity_with_perturbed_data(tmp_path):
+    def blind(frame):
+        return (frame["x"] > 0.2).astype(int).to_numpy()
+
+    log, _ = _logged(tmp_path, model=blind)
+    config = FairnessConfig("group", "a", ["b", "c"], 1)
+    with log:
+        result = perturbation_analysis(log, config, blind, n_boot=0)
+    assert not result.records["changed"].any() and result.summary["debiased"] == 0
+    assert result.disparate_impact()["payload_plus_perturbed"] == pytest.approx(1.0)
+    effect = result.effect()
+    assert (effect["lifted"], effect["dropped"], effect["direction"]) == (0, 0, "none")
+
+
+@pytest.mark.parametrize(
+    ("lifted", "dropped", "monitored", "direction"),
+    [
+        (60, 5, 1000, "disadvantages"),  # significant and 5.5% of the group
+        (18, 0, 12_767, "negligible"),  # significant, but 0.14% of the group
+        (5, 60, 1000, "favours"),
+        (6, 4, 1000, "none"),  # no clear direction
+    ],
+)
+def test_a_direction_needs_significance_and_a_material_effect(
+    lifted, dropped, monitored, direction
+):
+    from fairaudit.monitor import PerturbationResult
+
+    summary = {
+        "records": {"monitored": monitored, "reference": 1},
+        "changed": {"monitored_to_favourable": lifted, "monitored_to_unfavourable": dropped},
+    }
+    effect = PerturbationResult(pd.DataFrame(), summary, None).effect(material=0.01)
+    assert effect["direction"] == direction
+    assert effect["net"] == pytest.approx((lifted - dropped) / monitored)
