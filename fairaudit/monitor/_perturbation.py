@@ -66,14 +66,12 @@ def perturb_attribute(X: pd.DataFrame, config: FairnessConfig) -> pd.DataFrame:
         )
     group = _group_of(X[column], config)
     position = np.arange(len(X))
-    parts = [
-        X.iloc[position[group == mine]].assign(**{column: value, "_copy": n})
-        for mine, others in ((_MONITORED, config.reference), (_REFERENCE, config.monitored))
-        for n, value in enumerate(others)
-    ]
-    order = np.concatenate([position[group == m] for m, o in ((_MONITORED, config.reference),
-                            (_REFERENCE, config.monitored)) for _ in o])  # fmt: skip
-    out = pd.concat(parts).assign(_row=order).sort_values(["_row", "_copy"], kind="stable")
+    parts = []
+    for mine, others in ((_MONITORED, config.reference), (_REFERENCE, config.monitored)):
+        rows = position[group == mine]
+        parts += [X.iloc[rows].assign(**{column: value, "_row": rows, "_copy": n})
+                  for n, value in enumerate(others)]  # fmt: skip
+    out = pd.concat(parts).sort_values(["_row", "_copy"], kind="stable")
     dtype = X[column].dtype
     if isinstance(dtype, pd.CategoricalDtype):
         new = [v for v in (*config.monitored, *config.reference) if v not in dtype.categories]

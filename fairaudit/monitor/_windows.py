@@ -172,26 +172,11 @@ def windowed_disparate_impact(
 
 
 WINDOW_COLUMNS = [
-    "window_start",
-    "window_end",
-    "records",
-    "records_used",
-    "backfilled",
-    "oldest_used",
-    "newest_used",
-    "monitored_favourable",
-    "monitored_total",
-    "reference_favourable",
-    "reference_total",
-    "monitored_rate",
-    "reference_rate",
-    "disparate_impact",
-    "ci_low",
-    "ci_high",
-    "status",
-    "alert",
-    "alert_confirmed",
-]
+    "window_start", "window_end", "records", "records_used", "backfilled", "oldest_used",
+    "newest_used", "monitored_favourable", "monitored_total", "reference_favourable",
+    "reference_total", "monitored_rate", "reference_rate", "disparate_impact", "ci_low",
+    "ci_high", "status", "alert", "alert_confirmed",
+]  # fmt: skip
 
 
 def window_records(log, config: FairnessConfig, window_start, *, end=None, origin=None):

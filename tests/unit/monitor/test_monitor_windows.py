@@ -315,7 +315,7 @@ def test_windows_equal_the_oracle_on_every_engine(case, tmp_path):
             assert sorted(used["request_id"]) == sorted(want["ids"].iloc[i])
 
 
-@profile(examples=6, thorough=60)
+@profile(examples=3, thorough=60)
 @given(case=payloads())
 @pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas")
 def test_windows_equal_the_oracle_on_spark(case, spark):
