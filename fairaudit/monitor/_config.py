@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -172,8 +173,11 @@ class FairnessConfig:
                 f"min_records must be an integer from 0 to {MAX_MIN_RECORDS:,}, got {m!r}."
             )
         set_(self, "min_records", int(m))
+        window = self.window
+        if isinstance(window, str) and re.fullmatch(r"\s*\d+\s*d\s*", window):
+            window = window.replace("d", "D")  # days, without pandas' deprecation of "d"
         try:
-            window = pd.Timedelta(self.window)
+            window = pd.Timedelta(window)
         except (TypeError, ValueError) as exc:
             raise ValueError(
                 f"window must be a duration such as '1h' or '30min', got {self.window!r}."

@@ -114,7 +114,7 @@ def test_windows_follow_the_configuration_and_back_fill_stays_inside_a_version(r
     parameters, summary, windows, _ = run
     config = summary["config"]
     assert config["sensitive_features"] == parameters.get("attribute", "SEX")
-    width = pd.Timedelta(parameters.get("window", "1h"))
+    width = pd.Timedelta(summary["config"]["window"])
     assert len(windows) == pd.Timedelta(days=parameters["days"]) / width
     assert (
         windows["records_used"] == windows["monitored_total"] + windows["reference_total"]

@@ -599,6 +599,9 @@ def test_window_lengths_are_written_as_people_write_them():
     assert written == {"1h": "1h", "30min": "30min", "90min": "90min", "1D": "24h",
                        "2D": "48h", "15s": "15s"}  # fmt: skip
     assert all(pd.Timedelta(text) == pd.Timedelta(w) for w, text in written.items())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas deprecates "1d"; the notebook offers it
+        assert FairnessConfig("SEX", "f", "m", 0, window="1d").window == pd.Timedelta("1D")
 
 
 def test_too_many_windows_are_refused_before_any_is_computed(log):
