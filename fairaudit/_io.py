@@ -1,8 +1,10 @@
-"""Paths and safe file writes: the leaf every other module builds on.
+"""Paths, safe file writes and run folders: the leaf every other module builds on.
 
 Nothing here imports from the package. Writes go through a temporary file
-beside the target and a rename, so a reader never sees half a file, and a
-finished folder replaces its predecessor in one swap (:func:`replace_dir`).
+beside the target and a rename, so a reader never sees half a file. A run
+folder is one that a run published (it holds :data:`RUN_MARKER`); a run
+replaces only such a folder, a new one or an empty one, in one swap
+(:func:`replace_dir`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import platform
 import shutil
 import sys
 import tempfile
@@ -18,31 +21,23 @@ from datetime import date, datetime
 from pathlib import Path
 
 __all__ = [
-    "OUTPUT_ROOT_ENV",
-    "project_root",
-    "resolve_path",
-    "sha256_bytes",
-    "sha256_file",
-    "to_jsonable",
-    "write_bytes_atomic",
+    "OUTPUT_ROOT_ENV", "RUN_DIR_ENV", "RUN_MARKER", "RUN_STAGING_ENV", "UnsafeTargetError",
+    "check_run_target", "clean_leftovers", "clean_scratch", "library_versions",
+    "private_workdir", "project_root", "replace_dir", "resolve_path", "scratch_dir",
+    "sha256_bytes", "sha256_file", "to_jsonable", "write_bytes_atomic", "write_json_atomic",
     "write_text_atomic",
-    "write_json_atomic",
-    "publish_file",
-    "replace_dir",
-    "RUN_MARKER",
-    "UnsafeTargetError",
-    "check_run_target",
-    "private_workdir",
-    "clean_leftovers",
-]
+]  # fmt: skip
 
 OUTPUT_ROOT_ENV = "FAIRAUDIT_OUTPUT_ROOT"
-
+#: Set by ``fairaudit run`` for its kernel: the run folder, and the folder the run is staged
+#: in. :class:`fairaudit.reporting.RunArtefacts` then writes there and the command publishes.
+RUN_DIR_ENV, RUN_STAGING_ENV = "FAIRAUDIT_RUN_DIR", "FAIRAUDIT_RUN_STAGING"
 #: The file that marks a folder as one a run published (and a later run may replace).
 RUN_MARKER = ".fairaudit-run"
 
-#: Top-level folders of the project that a run never replaces.
-_PROJECT_FOLDERS = ("fairaudit", "notebooks", "reports", "data", "tests", "benchmarks", ".git")
+#: Folders of the project that never hold a run folder (``reports/`` itself may not be one).
+_PROJECT_FOLDERS = ("fairaudit", "notebooks", "data", "tests", "benchmarks", ".git", ".venv",
+                    "reports/failed")  # fmt: skip
 
 
 class UnsafeTargetError(ValueError):
@@ -55,8 +50,7 @@ def project_root() -> Path:
     Looked up from the package's own location (editable install), then from the
     current directory upwards; the current directory if neither finds it.
     """
-    starts = [Path(__file__).resolve().parent, Path.cwd().resolve()]
-    for start in starts:
+    for start in (Path(__file__).resolve().parent, Path.cwd().resolve()):
         for folder in (start, *start.parents):
             if (folder / "pyproject.toml").is_file() and (folder / "fairaudit").is_dir():
                 return folder
@@ -64,22 +58,12 @@ def project_root() -> Path:
 
 
 def resolve_path(path: str | os.PathLike) -> Path:
-    """Resolve ``path``: absolute paths as given, relative ones against the project root.
+    """Absolute paths as given, relative ones against the project root.
 
-    Notebooks are executed with different working directories (papermill from
-    the root, nbval from ``notebooks/``); resolving here makes
-    ``output_dir="reports/credit_loan"`` mean the same folder in every case.
-    The environment variable ``FAIRAUDIT_OUTPUT_ROOT`` replaces the project
-    root as the base (the test suite uses it so that test runs never overwrite
-    the reports a user made).
-
-    Parameters
-    ----------
-    path : path
-
-    Returns
-    -------
-    pathlib.Path
+    Notebooks run with different working directories (papermill from the root,
+    nbval from ``notebooks/``); resolving here makes ``"reports/credit_loan"``
+    mean one folder. ``FAIRAUDIT_OUTPUT_ROOT`` replaces the project root as the
+    base (the tests use it, so a test run never touches a user's reports).
     """
     path = Path(path).expanduser()
     if path.is_absolute():
@@ -123,9 +107,24 @@ def to_jsonable(obj):
         return None if math.isnan(obj) or math.isinf(obj) else obj
     if isinstance(obj, datetime | date):  # pandas' Timestamp is a datetime
         return obj.isoformat()
-    if isinstance(obj, Path):
-        return str(obj)
     return str(obj)
+
+
+_LIBRARIES = ("fairaudit", "fairlearn", "scikit-learn", "pandas", "numpy", "scipy",
+              "matplotlib", "seaborn", "duckdb", "skops", "papermill")  # fmt: skip
+
+
+def library_versions() -> dict[str, str | None]:
+    """Installed versions of the libraries whose behaviour shapes the results (none imported)."""
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -150,7 +149,8 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        publish_file(tmp, path)
+        _shared_mode(tmp, 0o666)  # mkstemp's files are owner-only; artefacts are shared
+        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -168,43 +168,31 @@ def write_json_atomic(path: str | os.PathLike, obj) -> Path:
     return write_text_atomic(path, text + "\n")
 
 
-def publish_file(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
-    """Rename a finished temporary file onto ``path`` with ordinary permissions.
-
-    ``tempfile.mkstemp`` creates files readable by their owner only; artefacts
-    are meant to be shared, so the usual ``0o666 & ~umask`` mode is restored
-    before the atomic rename.
-    """
+def _shared_mode(path: str | os.PathLike, mode: int) -> None:
+    """Give what ``mkstemp``/``mkdtemp`` made owner-only the usual ``mode & ~umask``."""
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
+    os.chmod(path, mode & ~umask)
 
 
 def _is_within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:38] + "..." + text[-38:]
+
+
 def check_run_target(path: str | os.PathLike) -> Path:
-    """Resolve a run folder and refuse one that a run must not replace.
+    """Resolve a run folder (from the project root) and refuse one a run must not replace.
 
-    A run publishes by replacing its whole folder, so the folder must be new,
-    empty, or one an earlier run published (it holds :data:`RUN_MARKER`).
-    Refused: the file-system root, the home folder, the project root, the
-    current directory and any folder holding them; the project's own
-    top-level folders (``reports/`` itself, ``notebooks/``, the package, ...);
-    a file; a non-empty folder without the marker; a place that cannot be
+    A run replaces its whole folder, so the folder must be new, empty, or one a
+    run published (it holds :data:`RUN_MARKER`). Refused: a folder holding the
+    project, the home or the current folder; ``reports/`` and anything inside
+    the package, ``notebooks/``, ``data/``, ``.git``, ``reports/failed``...; a
+    folder inside another run's folder, or holding one; a symbolic link; a
+    file; a non-empty folder without the marker; a place that cannot be
     written. The parent folder is created if needed.
-
-    Parameters
-    ----------
-    path : path
-        Relative paths resolve against the project root (:func:`resolve_path`).
-
-    Returns
-    -------
-    pathlib.Path
-        The resolved folder.
 
     Raises
     ------
@@ -212,153 +200,122 @@ def check_run_target(path: str | os.PathLike) -> Path:
         One line naming the folder, what is wrong and what to do.
     """
     if str(path).strip() == "":
+        raise UnsafeTargetError("The run folder is empty; name one such as reports/my_run.")
+    try:
+        return _checked(Path(os.path.abspath(resolve_path(path))))
+    except OSError as exc:  # a name too long, a loop of links, no permission, ...
         raise UnsafeTargetError(
-            "The run folder is empty; name a new folder such as reports/my_run."
-        )
-    target = Path(os.path.abspath(resolve_path(path)))
+            f"Cannot use {_short(str(path))} as a run folder: {exc.strerror or exc}. Choose "
+            "another folder."
+        ) from None
+
+
+def _checked(target: Path) -> Path:
     base = resolve_path(".")  # the project root, or the output root that stands in for it
     roots = {project_root(), base.resolve(), Path.cwd().resolve(), Path.home().resolve()}
-    protected = {Path(target.anchor)} | {
-        r / name for r in {project_root(), base} for name in _PROJECT_FOLDERS
-    }
-    real = target.resolve()
-    if any(_is_within(r, real) for r in roots) or real in protected or target in protected:
+    real, refuse = target.resolve(), f"Refusing to write a run into {_short(str(target))}"
+    owned = [r / name for r in {project_root(), base} for name in _PROJECT_FOLDERS]
+    if (
+        any(_is_within(r, real) for r in roots)
+        or any(_is_within(p, f) for p in (target, real) for f in owned)
+        or {target, real} & {r / "reports" for r in (project_root(), base)}
+    ):
         raise UnsafeTargetError(
-            f"Refusing to write a run into {target}: it holds the project, your home or the "
-            "current folder, or is one of the project's own folders. Name a new folder such as "
-            f"{base / 'reports' / 'my_run'}."
+            f"{refuse}: it holds the project, your home or the current folder, or is one of the "
+            f"project's own folders. Name a new folder such as {base / 'reports' / 'my_run'}."
+        )
+    if target.is_symlink():
+        raise UnsafeTargetError(
+            f"{refuse}: it is a symbolic link, and a run replaces its folder. Name a real folder."
         )
     if target.exists() and not target.is_dir():
+        raise UnsafeTargetError(f"{refuse}: it is a file. Name a new folder instead.")
+    outer = next((p for p in target.parents if (p / RUN_MARKER).is_file()), None)
+    if outer is not None:
         raise UnsafeTargetError(
-            f"Refusing to write a run into {target}: it is a file. Name a new folder instead."
+            f"{refuse}: it is inside the run folder {outer}, which the next run of that study "
+            "replaces whole. Name a folder outside it."
         )
-    if target.is_dir() and not (target / RUN_MARKER).is_file():
-        try:
-            empty = not any(target.iterdir())
-        except OSError as exc:
-            raise UnsafeTargetError(f"Cannot read {target}: {exc.strerror}.") from None
-        if not empty:
-            raise UnsafeTargetError(
-                f"Refusing to replace {target}: it is not empty and no run created it (a run "
-                "replaces its whole folder). Name a new folder, or empty this one yourself."
-            )
+    if target.is_dir() and not (target / RUN_MARKER).is_file() and any(target.iterdir()):
+        raise UnsafeTargetError(
+            f"Refusing to replace {target}: it is not empty and no run created it (a run "
+            "replaces its whole folder). Name a new folder, or empty this one yourself."
+        )
+    inner = next((m.parent for m in target.glob(f"*/**/{RUN_MARKER}")), None)
+    if inner is not None:
+        raise UnsafeTargetError(
+            f"Refusing to replace {target}: it holds the run folder {inner}, which would be "
+            "deleted with it. Move that run out first."
+        )
     existing = next(p for p in target.parents if p.exists())
     if not existing.is_dir():
         raise UnsafeTargetError(
             f"Cannot create {target}: {existing} is a file, not a folder. Choose another place."
         )
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UnsafeTargetError(
-            f"Cannot create {target.parent}: {exc.strerror}. Choose a folder you can write."
-        ) from None
-    try:  # the run's work folders are created there: try it for real
-        os.rmdir(tempfile.mkdtemp(prefix=".fairaudit-probe-", dir=target.parent))
-    except OSError as exc:
-        raise UnsafeTargetError(
-            f"Cannot write into {target.parent}: {exc.strerror}. Choose a folder you can write."
-        ) from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.rmdir(tempfile.mkdtemp(prefix=".fairaudit-probe-", dir=target.parent))  # writable?
     return target
 
 
-def private_workdir(parent: str | os.PathLike, name: str, kind: str) -> Path:
-    """A fresh hidden folder ``.<name>.<kind>-<pid>-*`` beside a run folder (same file system).
+def private_workdir(parent: str | os.PathLike, name: str) -> Path:
+    """A fresh hidden folder ``.<name>.run-<pid>-*`` beside a run folder (same file system).
 
     The process id in the name lets :func:`clean_leftovers` tell the work of a
     killed run from that of a run still going.
     """
     parent = Path(parent)
     parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{name}.{kind}-{os.getpid()}-", dir=parent))
+    return Path(tempfile.mkdtemp(prefix=f".{name}.run-{os.getpid()}-", dir=parent))
 
 
-def _alive(pid: int) -> bool:
+def _dead(pid: str) -> bool:
+    """Whether the process ``pid`` (digits from a folder name) has gone."""
+    if not pid.isdigit():
+        return False
     try:
-        os.kill(pid, 0)
+        os.kill(int(pid), 0)
     except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
         return True
-    except OSError:
+    except OSError:  # someone else's live process, or an out-of-range number
         return False
-    return True
+    return False
 
 
 def clean_leftovers(parent: str | os.PathLike, name: str) -> list[Path]:
-    """Remove the work folders of killed runs of ``name`` and finish a half-done swap.
+    """Remove the work folders of killed runs of ``name``, finish a half-done swap; list them.
 
-    A folder swap interrupted between its two renames leaves the previous run
-    at ``.<name>.previous`` and nothing at ``<name>``: it is put back. Work
-    folders (:func:`private_workdir`) whose process is gone are deleted;
-    those of live processes are left alone.
-
-    Parameters
-    ----------
-    parent : path
-        The folder holding the run folder.
-    name : str
-        The run folder's name.
-
-    Returns
-    -------
-    list of pathlib.Path
-        What was removed or restored.
+    A swap cut between its two renames leaves the previous run at
+    ``.<name>.previous`` and nothing at ``<name>``: it is put back. Work folders
+    (:func:`private_workdir`) of processes that are gone are deleted.
     """
-    parent = Path(parent)
-    done = []
+    parent, done = Path(parent), []
     aside, target = parent / f".{name}.previous", parent / name
-    if aside.is_dir() and not target.exists():
+    if aside.is_dir() and not target.exists() and not target.is_symlink():
         os.replace(aside, target)
         done.append(target)
-    if not parent.is_dir():
-        return done
-    for leftover in parent.glob(f".{name}.*-*-*"):
+    for leftover in parent.glob(f".{name}.*-*-*") if parent.is_dir() else ():
         kind, _, rest = leftover.name[len(name) + 2 :].partition("-")
-        pid = rest.partition("-")[0]
-        if kind in {"run", "staging"} and pid.isdigit() and not _alive(int(pid)):
+        if kind in {"run", "staging"} and _dead(rest.partition("-")[0]):
             shutil.rmtree(leftover, ignore_errors=True)
             done.append(leftover)
     return done
 
 
 def replace_dir(new: str | os.PathLike, target: str | os.PathLike) -> Path:
-    """Swap the finished folder ``new`` into ``target``, replacing what was there.
+    """Swap the finished folder ``new`` in as ``target`` (same file system); return ``target``.
 
-    ``target`` must pass :func:`check_run_target`; ``new`` is marked as a run
-    folder (:data:`RUN_MARKER`) before the swap. The previous folder is
-    renamed aside first and deleted only after ``new`` is in place; if that
-    rename fails, the previous folder is put back, so ``target`` always holds
-    one complete run, and a swap killed half-way is finished by the next one
-    (:func:`clean_leftovers`). Both folders must be on the same file system
-    (renames, not copies).
-
-    Parameters
-    ----------
-    new : path
-        The finished folder.
-    target : path
-        Where it is published.
-
-    Returns
-    -------
-    pathlib.Path
-        ``target``.
-
-    Raises
-    ------
-    UnsafeTargetError
-        If ``target`` is not a folder a run may replace.
+    ``target`` must pass :func:`check_run_target` (else :class:`UnsafeTargetError`);
+    ``new`` gets :data:`RUN_MARKER` and the umask's permissions. The previous
+    folder is renamed aside and deleted only once ``new`` is in place, so
+    ``target`` always holds one whole run; a swap killed half-way is finished
+    by the next one (:func:`clean_leftovers`).
     """
     new, target = Path(new), check_run_target(target)
     clean_leftovers(target.parent, target.name)
-    (new / RUN_MARKER).write_text(
-        "This folder was published by a fairaudit run; the next run may replace it.\n",
-        encoding="utf-8",
-    )
+    (new / RUN_MARKER).write_text("Published by a fairaudit run; the next run may replace it.\n")
+    _shared_mode(new, 0o777)
     aside = target.parent / f".{target.name}.previous"
-    if aside.exists():
-        shutil.rmtree(aside)
+    shutil.rmtree(aside, ignore_errors=True)
     if target.exists():
         os.replace(target, aside)
     try:
@@ -369,3 +326,23 @@ def replace_dir(new: str | os.PathLike, target: str | os.PathLike) -> Path:
         raise
     shutil.rmtree(aside, ignore_errors=True)
     return target
+
+
+def scratch_dir() -> tempfile.TemporaryDirectory:
+    """A temporary folder for a run's large scratch files, which no killed run leaves behind.
+
+    ``$TMPDIR/fairaudit-scratch-<pid>-*``: removed by ``cleanup()`` or when the
+    process ends and, if the process was killed, by :func:`clean_scratch`,
+    which every new scratch folder and every ``fairaudit run`` calls.
+    """
+    clean_scratch()
+    return tempfile.TemporaryDirectory(prefix=f"fairaudit-scratch-{os.getpid()}-")
+
+
+def clean_scratch() -> list[Path]:
+    """Remove the scratch folders (:func:`scratch_dir`) of processes that are gone."""
+    gone = [old for old in Path(tempfile.gettempdir()).glob("fairaudit-scratch-*-*")
+            if _dead(old.name.split("-")[2])]  # fmt: skip
+    for old in gone:
+        shutil.rmtree(old, ignore_errors=True)
+    return gone

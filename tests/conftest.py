@@ -11,6 +11,7 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -18,16 +19,14 @@ from fairaudit._io import OUTPUT_ROOT_ENV
 
 collect_ignore = ["fixtures"]
 
-FIXTURES = Path(__file__).parent / "fixtures"
-
 
 @pytest.fixture
-def output_root(tmp_path, monkeypatch) -> Path:
+def output_root(tmp_path) -> Path:
     """A private ``FAIRAUDIT_OUTPUT_ROOT`` for one test (its ``reports/`` starts empty)."""
     root = tmp_path / "root"
     root.mkdir()
-    monkeypatch.setenv(OUTPUT_ROOT_ENV, str(root))
-    return root
+    with mock.patch.dict(os.environ, {OUTPUT_ROOT_ENV: str(root)}):
+        yield root
 
 
 @dataclass
@@ -44,62 +43,42 @@ class RenderedReports:
     err: str
 
 
-# Small settings for the session's run of the real case studies: each value
-# goes only to the studies that declare it (see `fairaudit run --help`).
-SMALL_RUN = {
-    "sample_fraction": "0.2",
-    "sensitive_feature": "MARRIAGE",
-    "rows": "100000",
-    "scaling": "false",
-}
+# Small settings for the session's runs of the real case studies, each value for the studies
+# that declare it; the credit study is audited by marital status.
+SMALL_RUN = {"sample_fraction": "0.2", "rows": "100000", "scaling": "false"}
+CREDIT_RUN = {"sensitive_features": "MARRIAGE"}
 
 
 @pytest.fixture(scope="session")
 def rendered_reports(session_output_root) -> RenderedReports:
-    """Run every available case study once, small, with ``fairaudit run --all``.
+    """Run every available case study once, small, with ``fairaudit run``.
 
     Shared by the command's tests and the browser tests so that each real
     notebook runs only once here. Before the case-study notebooks exist, the
     two fixture notebooks stand in for them.
     """
+    from tiny_studies import REGISTRY
+
     from fairaudit import cli
-    from fairaudit import cli as runner
-    from fairaudit.cli._studies import STUDIES, Study
+    from fairaudit.cli import STUDIES
 
     registry = {name: s for name, s in STUDIES.items() if s.available}
-    if registry:
-        declared = set()
-        for study in registry.values():
-            declared |= set(runner.notebook_parameters(study.notebook_path))
-        argv = ["run", "--all"]
-        for name, value in SMALL_RUN.items():
-            if name in declared:
-                argv += ["-p", name, value]
-        featured = registry.get("credit-loan", next(iter(registry.values())))
-        featured_values = ["MARRIAGE"] if featured.name == "credit-loan" else []
-    else:
-        registry = {
-            "tiny": Study("tiny", str(FIXTURES / "tiny_study.ipynb"), "Tiny.", "summary.json"),
-            "tiny-other": Study(
-                "tiny-other", str(FIXTURES / "tiny_other.ipynb"), "Other.", "report.json"
-            ),
-        }
-        argv = ["run", "--all", "-p", "group", "south"]
-        featured, featured_values = registry["tiny"], ["south"]
-
+    runs = {}
+    for name, study in registry.items():
+        values = SMALL_RUN | (CREDIT_RUN if name == "credit-loan" else {})
+        runs[name] = [a for k, v in values.items() if k in study.declared for a in ("-p", k, v)]
+    featured = registry.get("credit-loan")
+    featured_values = ["MARRIAGE"] if featured else ["south"]
+    if not registry:
+        registry, runs = REGISTRY, {"tiny": ["-p", "group", "south"], "tiny-other": []}
+        featured = registry["tiny"]
     root = session_output_root / "all-studies"
-    saved = os.environ[OUTPUT_ROOT_ENV]
-    os.environ[OUTPUT_ROOT_ENV] = str(root)
-    out, err = io.StringIO(), io.StringIO()
-    try:
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    with mock.patch.dict(os.environ, {OUTPUT_ROOT_ENV: str(root)}):
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = cli.main(argv, registry=registry)
-        run_dirs = {
-            name: runner.default_run_dir(runner.notebook_parameters(s.notebook_path), s)
-            for name, s in registry.items()
-        }
-    finally:
-        os.environ[OUTPUT_ROOT_ENV] = saved
+            for name, args in runs.items():
+                code = max(code, cli.main(["run", name, *args], registry=registry))
+        run_dirs = {name: s.run_dir for name, s in registry.items()}
     return RenderedReports(
         reports=root / "reports",
         registry=registry,

@@ -1,13 +1,14 @@
-"""Running a case study: a fresh folder per run, published all at once, failures kept.
+"""Running a case study: one private folder per run, published whole, a failure kept.
 
-:func:`run_study` executes the notebook with papermill into a fresh hidden
-sibling of the run folder and moves it into place only when the run
-succeeded, with the executed notebook, its HTML rendering and a ``run.json``
-(parameters, start and end time, data checksums, library versions) beside the
-notebook's own artefacts. A failed run is kept, error and all, under
-``reports/failed/<study>-<UTC time>/`` and the previous results stay as they
-were. :func:`refresh_notebook` re-executes a committed notebook in place
-(for maintainers).
+:func:`run_study` executes the notebook with papermill into a hidden sibling of
+the run folder, where the kernel's :class:`~fairaudit.reporting.RunArtefacts`
+write too. A run that succeeds gets its HTML page and ``run.json`` (parameters,
+times, data checksums, library versions) and replaces the run folder in one
+swap. Otherwise, or if publishing fails (a full disk, a folder swapped for a
+link), the same folder moves to ``reports/failed/<study>-<UTC time>/`` with a
+one-line cause, and the previous results stay as they were. Ctrl-C and SIGTERM
+stop a running cell at once; after the last cell they wait until the run is
+published.
 """
 
 from __future__ import annotations
@@ -17,68 +18,53 @@ import json
 import os
 import re
 import shutil
-import tempfile
-from dataclasses import dataclass, field
+import signal
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from fairaudit._io import (
-    OUTPUT_ROOT_ENV,
+    RUN_DIR_ENV,
+    RUN_MARKER,
+    RUN_STAGING_ENV,
     check_run_target,
     clean_leftovers,
+    clean_scratch,
+    library_versions,
     private_workdir,
     project_root,
     replace_dir,
-    resolve_path,
     sha256_file,
     write_json_atomic,
     write_text_atomic,
 )
-from fairaudit.cli._parameters import (
-    OUTPUT_PARAMETER,
-    Parameter,
-    ParameterError,
-    _quiet_papermill_logging,
-    notebook_parameters,
+from fairaudit.cli._index import RUN_RECORD, headline, iso, remember_run
+from fairaudit.cli._notebook import (
+    KERNEL_ENV,
+    code_cells,
+    execute,
+    kernel_manager_class,
+    progress_hook,
+    render_html,
 )
-from fairaudit.cli._studies import Study
+from fairaudit.cli._parameters import OUTPUT_PARAMETER
+from fairaudit.cli._studies import Study, reports_dir
 
-__all__ = [
-    "KERNEL_ENV",
-    "RUN_RECORD",
-    "RunFailed",
-    "RunResult",
-    "default_run_dir",
-    "refresh_notebook",
-    "render_html",
-    "reports_dir",
-    "run_study",
-]
+__all__ = ["Run", "RunFailed", "RunResult", "run_study"]
 
-#: Environment every kernel runs with: reproducible hashing, the virtual
-#: environment's ``python3`` kernel before any user-wide one, and matplotlib's
-#: inline backend. The inline backend draws with Agg (no GUI, deterministic) and
-#: also puts each figure into the notebook; plain ``MPLBACKEND=Agg`` would
-#: replace it in the kernel and leave every ``plt.show()`` without a figure.
-KERNEL_ENV = {
-    "PYTHONHASHSEED": "0",
-    "JUPYTER_PREFER_ENV_PATH": "1",
-    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-}
-
-RUN_RECORD = "run.json"
-TEMPLATES = Path(__file__).parent.parent / "reporting" / "templates"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_KERNEL_LOG = ".kernel-stderr.log"
 
 
 @dataclass
 class RunResult:
-    """A successful run: where its folder is and what it recorded."""
+    """A published run; ``interrupted`` if Ctrl-C or SIGTERM came after its last cell."""
 
     study: Study
     run_dir: Path
     record: dict
     headline: dict | None = None
+    interrupted: bool = False
 
     @property
     def html(self) -> Path:
@@ -87,7 +73,7 @@ class RunResult:
 
 @dataclass
 class RunFailed(RuntimeError):
-    """A run that raised (or did not produce its main artefact); nothing was published."""
+    """A run that failed or could not be published; it is kept in :attr:`failed_dir`."""
 
     study: Study
     failed_dir: Path
@@ -95,211 +81,66 @@ class RunFailed(RuntimeError):
     cell_index: int | None = None
     execution_count: int | None = None
     source: str = ""
-    details: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return f"{self.study.name} failed: {self.error}"
 
     def report(self, max_source_lines: int = 12) -> str:
-        """Which cell failed, its first lines, the error, and where the notebook is kept.
-
-        Parameters
-        ----------
-        max_source_lines : int, default 12
-            How much of the failing cell to show.
-
-        Returns
-        -------
-        str
-        """
-        lines = []
+        """Which cell failed and its first lines, the error, and where the run is kept."""
+        lines = [f"{self.study.name} failed:"]
         if self.cell_index is not None:
             count = f" (In [{self.execution_count}])" if self.execution_count else ""
-            lines.append(f"{self.study.name} failed in code cell {self.cell_index}{count}:")
             source = self.source.splitlines()
-            for line in source[:max_source_lines]:
-                lines.append(f"    {line}")
+            lines = [f"{self.study.name} failed in code cell {self.cell_index}{count}:"]
+            lines += [f"    {line}" for line in source[:max_source_lines]]
             if len(source) > max_source_lines:
                 lines.append(f"    ... ({len(source) - max_source_lines} more lines)")
-        else:
-            lines.append(f"{self.study.name} failed:")
-        lines.append(self.error)
-        lines.extend(self.details)
-        lines.append(f"The executed notebook with the error is kept in {self.failed_dir}")
+        lines += [self.error, f"The executed notebook and its artefacts are kept in "
+                  f"{self.failed_dir}"]  # fmt: skip
         return "\n".join(lines)
 
 
-def reports_dir() -> Path:
-    """The folder holding run folders, ``failed/`` and ``index.html`` (``reports/``)."""
-    return resolve_path("reports")
+class _Signals:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt, until :meth:`hold` makes them wait."""
+
+    received = held = False
+
+    def __enter__(self):
+        try:
+            self.previous = {
+                s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)
+            }
+        except ValueError:  # not the main thread: signals stay as they are
+            self.previous = {}
+        return self
+
+    def _handle(self, signum, frame):
+        self.received = True
+        if not self.held:
+            raise KeyboardInterrupt
+
+    def hold(self):
+        self.held = True
+
+    def __exit__(self, *exc):
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
 
 
-def default_run_dir(declared: dict[str, Parameter], study: Study) -> Path:
-    """``reports/<name>``, ``<name>`` being the last part of the ``output_dir`` default.
-
-    Parameters
-    ----------
-    declared : dict
-        From :func:`notebook_parameters`.
-    study : Study
-
-    Returns
-    -------
-    pathlib.Path
-
-    Raises
-    ------
-    ParameterError
-        If the notebook has no string ``output_dir`` parameter.
-    """
-    param = declared.get(OUTPUT_PARAMETER)
-    if param is None or not isinstance(param.default, str) or not param.default:
-        raise ParameterError(
-            f"{study.notebook} has no string parameter {OUTPUT_PARAMETER!r}; the runner needs one "
-            "to tell the notebook where to write."
-        )
-    return reports_dir() / PurePosixPath(param.default.replace("\\", "/")).name
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]):
-    """Set environment variables for the kernel papermill starts; restore them afterwards."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _effective_parameters(declared, given, run_dir) -> dict:
-    params = {}
-    for name, param in declared.items():
-        params[name] = param.default if param.has_literal_default else param.source
-    params.update(given)
-    params[OUTPUT_PARAMETER] = str(run_dir)
-    return params
-
-
-def _record(study, declared, given, run_dir, started, finished, status, artefacts=None) -> dict:
-    from fairaudit.reporting._artefacts import library_versions
-
-    record = {
-        "study": study.name,
-        "status": status,
-        "notebook": _display_path(study.notebook_path),
-        "notebook_sha256": sha256_file(study.notebook_path),
-        "parameters": _effective_parameters(declared, given, run_dir),
-        "overrides": dict(given),
-        "started_at": _iso(started),
-        "finished_at": _iso(finished),
-        "duration_s": round((finished - started).total_seconds(), 1),
-        "kernel_environment": dict(KERNEL_ENV),
-        "versions": library_versions(),  # pandas and friends: loaded only once a run ends
-    }
-    if study.dataset:
-        from fairaudit.datasets import dataset_checksums
-
-        record["data"] = {"name": study.dataset, "sha256": dataset_checksums(study.dataset)}
-        used = _data_used(artefacts, study) if artefacts is not None else {}
-        if used:  # what the notebook actually loaded (mirror or verified cache)
-            record["data"].update(used)
-    return record
-
-
-def _data_used(folder: Path, study) -> dict:
-    """``source`` and ``content_sha256`` of the data the notebook's main JSON reports, if any."""
-    try:
-        main = json.loads((folder / study.main_json).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    for block in (main, *(v for v in main.values() if isinstance(v, dict))):
-        data = block.get("data") if isinstance(block, dict) else None
-        if isinstance(data, dict) and data.get("content_sha256"):
-            return {k: data[k] for k in ("source", "content_sha256") if k in data}
-    return {}
-
-
-def _display_path(path: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(project_root()))
-    except ValueError:
-        return str(path)
-
-
-def render_html(notebook: str | os.PathLike) -> str:
-    """Render an executed notebook as one self-contained HTML page.
-
-    JupyterLab's look (nbconvert's ``lab`` template) with images embedded and
-    without the scripts it would fetch from a CDN (require.js, MathJax,
-    Mermaid), so the page opens offline without errors.
-    """
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(
-        template_name="lab",
-        template_file=str(TEMPLATES / "notebook.html.j2"),
-        embed_images=True,
-    )
-    nb = nbformat.read(str(notebook), as_version=4)
-    # Saved widget state would make the page load the widget manager from a CDN; without it
-    # a widget shows its text description, beside the static figure the notebook draws.
-    nb.metadata.pop("widgets", None)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": Path(notebook).stem}})
-    return body
-
-
-def _failed_dir(study: Study, started: datetime) -> Path:
-    base = reports_dir() / "failed"
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
-    candidate = base / f"{study.name}-{stamp}"
-    n = 2
-    while candidate.exists():
-        candidate = base / f"{study.name}-{stamp}-{n}"
-        n += 1
-    return candidate
-
-
-def run_study(
-    study: Study,
-    given: dict | None = None,
-    *,
-    output_dir: str | os.PathLike | None = None,
-    progress: str | None = None,
-    kernel_name: str = "python3",
-    declared: dict[str, Parameter] | None = None,
-) -> RunResult:
+def run_study(study: Study, given: dict | None = None, *, output_dir=None,
+              progress: str | None = None, kernel_name: str = "python3") -> RunResult:  # fmt: skip
     """Execute a case study with checked parameters and publish its results all at once.
 
     Parameters
     ----------
     study : Study
-        The case study (its notebook must exist).
     given : dict
-        Parameter values already checked by :func:`prepare_parameters`.
+        Values already checked by :func:`prepare_parameters`; defaults fill the rest.
     output_dir : path, optional
-        The run folder; default ``reports/<name>`` (see :func:`default_run_dir`).
-        Relative paths resolve against the project root.
+        The run folder; default ``reports/<name>`` (:attr:`Study.run_dir`).
     progress : {None, "bar", "lines"}
-        Papermill's progress bar (for a terminal), a line every few seconds
-        (for logs and pipes), or nothing.
+        Papermill's progress bar, a line every few seconds (logs), or nothing.
     kernel_name : str
-        The Jupyter kernel to run (the project's virtual environment's ``python3``).
-    declared : dict, optional
-        The notebook's parameters, if already read.
 
     Returns
     -------
@@ -308,277 +149,170 @@ def run_study(
     Raises
     ------
     RunFailed
-        The notebook raised, its kernel died, or it did not write its main
-        artefact. The run folder is untouched; the executed notebook, its HTML
-        and ``error.txt`` are in :attr:`RunFailed.failed_dir`.
+        A cell raised, the kernel died, the main artefact is missing, or
+        publishing failed; the run folder is untouched.
+    KeyboardInterrupt
+        Ctrl-C or SIGTERM while a cell ran; the run is kept under ``reports/failed``.
     """
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    given = dict(given or {})
-    declared = declared if declared is not None else notebook_parameters(study.notebook_path)
-    run_dir = check_run_target(
-        output_dir if output_dir is not None else default_run_dir(declared, study)
-    )
-    clean_leftovers(run_dir.parent, run_dir.name)
-    # A fresh sibling on the same file system, so publishing is a rename.
-    work = private_workdir(run_dir.parent, run_dir.name, "run")
-    out = work / run_dir.name
-    out.mkdir()
-    executed = work / study.notebook_path.name
-    started = _now()
-    failure = None
+    run = Run(study, dict(given or {}), study.run_dir if output_dir is None else output_dir)
     try:
-        with _environment(KERNEL_ENV), _quiet_papermill_logging():
-            papermill.execute_notebook(
-                str(study.notebook_path),
-                str(executed),
-                parameters={**given, OUTPUT_PARAMETER: str(out)},
+        with _Signals() as signals:
+            failure = run.execute(signals, progress, kernel_name)
+            if failure:
+                raise run.keep_failed(**failure)
+            signals.hold()
+            record = run.publish()
+    finally:
+        clean_scratch()  # the large scratch files of a kernel that was killed
+    return RunResult(study, run.run_dir, record, headline(run.run_dir / study.main_json),
+                     signals.received)  # fmt: skip
+
+
+class Run:
+    """One run: its run folder, and the private work folder beside it that becomes it.
+
+    The work folder ``.<name>.run-<pid>-*`` is on the run folder's file system
+    (publishing is a rename) and names its process, so a later run removes it
+    if this one is killed (:func:`fairaudit._io.clean_leftovers`).
+    """
+
+    def __init__(self, study: Study, given: dict, run_dir):
+        self.study, self.given, self.started = study, given, datetime.now(UTC)
+        self.run_dir = check_run_target(run_dir)
+        clean_leftovers(self.run_dir.parent, self.run_dir.name)
+        self.work = private_workdir(self.run_dir.parent, self.run_dir.name)
+        self.notebook = self.work / study.notebook_path.name
+
+    def execute(self, signals: _Signals, progress=None, kernel_name="python3") -> dict:
+        """Papermill into the work folder; what went wrong (empty if nothing)."""
+        from papermill.exceptions import PapermillExecutionError
+
+        total, done = code_cells(self.study.notebook_path), []
+        show = progress_hook(self.study.name, total) if progress == "lines" else lambda **_: None
+
+        def on_cell_complete(**kwargs):
+            show(**kwargs)
+            done.append(kwargs.get("cell_index"))
+            if len(done) == total:
+                signals.hold()  # the last cell has finished: publish the run whole, then stop
+
+        env = {RUN_DIR_ENV: str(self.run_dir), RUN_STAGING_ENV: str(self.work)}
+        stop_now = lambda: signals.received and not signals.held  # noqa: E731
+        try:
+            execute(
+                self.study.notebook_path,
+                self.work / f".{self.notebook.name}",
+                env,
+                parameters={**self.given, OUTPUT_PARAMETER: str(self.run_dir)},
                 kernel_name=kernel_name,
                 progress_bar=progress == "bar",
-                log_output=False,
-                cwd=str(study.notebook_path.parent),
-                kernel_manager_class=_kernel_manager_class(work / "kernel-stderr.log"),
-                **({"on_cell_complete": _progress_hook(study.name, _n_cells(study))}
-                   if progress == "lines" else {}),
-            )  # fmt: skip
-        main_json = out / study.main_json
-        if not main_json.is_file():
-            failure = {
-                "error": (
-                    f"The notebook finished but did not write {study.main_json} into its "
-                    f"{OUTPUT_PARAMETER}; does its last cell commit its RunArtefacts?"
-                )
-            }
-    except PapermillExecutionError as exc:
-        failure = {
-            "error": f"{exc.ename}: {exc.evalue}",
-            "cell_index": exc.cell_index,
-            "execution_count": exc.exec_count,
-            "source": exc.source,
-            "traceback": [_ANSI.sub("", line) for line in exc.traceback],
-        }
-    except KeyboardInterrupt:
-        _keep_failed(study, declared, given, run_dir, started, work, executed, "interrupted")
-        raise
-    except Exception as exc:  # kernel died, could not start, ...
-        failure = {"error": f"{type(exc).__name__}: {exc}"}
-
-    if failure is not None:
-        failed = _keep_failed(
-            study, declared, given, run_dir, started, work, executed, failure["error"], failure
-        )
-        raise RunFailed(
-            study,
-            failed,
-            failure["error"],
-            cell_index=failure.get("cell_index"),
-            execution_count=failure.get("execution_count"),
-            source=failure.get("source", ""),
-        )
-
-    try:
-        with _interrupts_deferred():  # the run finished: publish it whole, then stop
-            final_notebook = out / executed.name
-            os.replace(executed, final_notebook)
-            write_text_atomic(out / f"{executed.stem}.html", render_html(final_notebook))
-            record = _record(study, declared, given, run_dir, started, _now(), "ok", out)
-            write_json_atomic(out / RUN_RECORD, record)
-            replace_dir(out, run_dir)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    _remember_run(study, run_dir)
-    return RunResult(study, run_dir, record, _headline(run_dir / study.main_json))
-
-
-def refresh_notebook(notebook: str | os.PathLike, *, kernel_name: str = "python3") -> Path:
-    """Re-execute a committed notebook in place with its default parameters.
-
-    For maintainers, after a change to the code or the pins: the notebook is
-    run exactly as nbval will re-run it (same kernel environment, working
-    directory ``notebooks/``, artefacts into a temporary folder), and
-    papermill's volatile metadata (timestamps, durations) is stripped so that
-    the diff shows only real changes. The file is replaced only if the run
-    succeeds.
-
-    Parameters
-    ----------
-    notebook : path
-    kernel_name : str, default "python3"
-
-    Returns
-    -------
-    pathlib.Path
-        The notebook.
-
-    Raises
-    ------
-    RunFailed
-        If a cell fails (the committed file is left as it was).
-    """
-    import nbformat
-    import papermill
-
-    notebook = Path(notebook).resolve()
-    with tempfile.TemporaryDirectory(prefix="fairaudit-refresh-") as tmp:
-        executed = Path(tmp) / notebook.name
-        with _environment({**KERNEL_ENV, OUTPUT_ROOT_ENV: tmp}), _quiet_papermill_logging():
-            papermill.execute_notebook(
-                str(notebook),
-                str(executed),
-                kernel_name=kernel_name,
-                progress_bar=False,
-                log_output=False,
-                cwd=str(notebook.parent),
-                kernel_manager_class=_kernel_manager_class(Path(tmp) / "kernel-stderr.log"),
+                on_cell_complete=on_cell_complete,
+                kernel_manager_class=kernel_manager_class(self.work / _KERNEL_LOG, stop_now),
             )
-        nb = nbformat.read(str(executed), as_version=4)
-        nb.metadata.pop("papermill", None)
-        for cell in nb.cells:
-            cell.metadata.pop("papermill", None)
-            cell.metadata.pop("execution", None)
-            if cell.metadata.get("tags") == []:  # papermill adds empty tag lists
-                del cell.metadata["tags"]
-        nbformat.validate(nb)
-        write_text_atomic(notebook, nbformat.writes(nb) + "\n")
-    return notebook
+        except PapermillExecutionError as exc:
+            return {"error": f"{exc.ename}: {exc.evalue}", "cell_index": exc.cell_index,
+                    "execution_count": exc.exec_count, "source": exc.source,
+                    "traceback": [_ANSI.sub("", line) for line in exc.traceback]}  # fmt: skip
+        except KeyboardInterrupt:
+            self.keep_failed("interrupted by Ctrl-C or SIGTERM")
+            raise
+        except Exception as exc:  # noqa: BLE001 - the kernel died or could not start, ...
+            return {"error": f"{type(exc).__name__}: {exc}"}
+        if not (self.work / self.study.main_json).is_file():
+            return {
+                "error": f"The notebook finished but did not write {self.study.main_json} "
+                f"into its {OUTPUT_PARAMETER}; does its last cell commit its RunArtefacts?"
+            }
+        return {}
 
+    def _show_notebook(self) -> None:
+        """The executed notebook under its own name (hidden while the kernel wrote it)."""
+        hidden = self.work / f".{self.notebook.name}"
+        if hidden.exists():
+            os.replace(hidden, self.notebook)
 
-@contextlib.contextmanager
-def _interrupts_deferred():
-    """Hold Ctrl-C and SIGTERM until the block ends, then raise KeyboardInterrupt.
+    def publish(self) -> dict:
+        """HTML, ``run.json``, then the swap; if any of it fails, :meth:`keep_failed`."""
+        try:
+            self._show_notebook()
+            (self.work / _KERNEL_LOG).unlink(missing_ok=True)
+            write_text_atomic(self.notebook.with_suffix(".html"), render_html(self.notebook))
+            record = self.record("ok")
+            write_json_atomic(self.work / RUN_RECORD, record)
+            replace_dir(self.work, self.run_dir)
+        except Exception as exc:  # noqa: BLE001 - a full disk, a link in the way, ...
+            text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise self.keep_failed(f"publishing failed: {text}") from None
+        remember_run(self.study.name, self.run_dir)
+        return record
 
-    Publishing a finished run takes a second or two (HTML, record, folder
-    swap); an interruption in the middle would lose the run. Outside the main
-    thread signals cannot be caught and the block runs as it is.
-    """
-    import signal
+    def record(self, status: str, **extra) -> dict:
+        """``run.json``: parameters, times, checksums, versions, the data the notebook used."""
+        finished, path = datetime.now(UTC), self.study.notebook_path
+        try:
+            notebook = str(path.resolve().relative_to(project_root()))
+        except ValueError:
+            notebook = str(path)
+        record = {
+            "study": self.study.name, "status": status, "notebook": notebook,
+            "notebook_sha256": sha256_file(path),
+            "parameters": {n: p.default for n, p in self.study.declared.items()} | self.given
+            | {OUTPUT_PARAMETER: str(self.run_dir)},
+            "overrides": dict(self.given), "started_at": iso(self.started),
+            "finished_at": iso(finished),
+            "duration_s": round((finished - self.started).total_seconds(), 1),
+            "kernel_environment": dict(KERNEL_ENV), "versions": library_versions(), **extra,
+        }  # fmt: skip
+        if self.study.dataset:
+            from fairaudit.datasets import dataset_checksums
 
-    received = []
+            data = {"name": self.study.dataset, "sha256": dataset_checksums(self.study.dataset)}
+            record["data"] = data | _data_used(self.work / self.study.main_json)
+        return record
 
-    def hold(signum, frame):
-        received.append(signum)
+    def keep_failed(self, error: str, **failure) -> RunFailed:
+        """Move the work folder whole to ``reports/failed/<study>-<time>/``, with the cause.
 
-    try:
-        previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    if received:
-        raise KeyboardInterrupt
-
-
-def _keep_failed(study, declared, given, run_dir, started, work, executed, error, failure=None):
-    """Move a failed run's executed notebook (and an HTML of it) into ``reports/failed/``."""
-    failed = _failed_dir(study, started)
-    failed.mkdir(parents=True)
-    try:
-        if executed.exists():
-            target = failed / executed.name
-            shutil.move(str(executed), target)
-            with contextlib.suppress(Exception):  # the HTML is a convenience, never the failure
-                (failed / f"{executed.stem}.html").write_text(render_html(target), encoding="utf-8")
-        kernel_log = work / "kernel-stderr.log"
-        if kernel_log.is_file() and kernel_log.stat().st_size:
-            shutil.move(str(kernel_log), failed / kernel_log.name)
-        failure = failure or {}
-        text = [f"Case study: {study.name}", f"Error: {error}"]
+        On one file system that is a rename, which even a full disk allows. If
+        it cannot move, it stays beside the run folder as ``<name>.failed-<time>``,
+        which no later run takes for a leftover.
+        """
+        stamp = self.started.strftime("%Y%m%dT%H%M%SZ")
+        with contextlib.suppress(OSError):
+            self._show_notebook()
+            (self.work / RUN_MARKER).unlink(missing_ok=True)
+        kept, n = reports_dir() / "failed" / f"{self.study.name}-{stamp}", 1
+        while kept.exists() or kept.is_symlink():
+            n += 1
+            kept = kept.with_name(f"{self.study.name}-{stamp}-{n}")
+        try:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(self.work), str(kept))
+        except OSError:
+            shutil.rmtree(kept, ignore_errors=True)  # half a copy to another file system
+            kept = self.work.rename(self.run_dir.with_name(f"{self.run_dir.name}.failed-{stamp}"))
+        self.work, text = kept, [f"Case study: {self.study.name}", f"Error: {error}"]
         if failure.get("cell_index") is not None:
-            count = failure.get("execution_count")
-            text.append(f"Failing code cell: {failure['cell_index']} (In [{count}])")
-            text += ["", "Cell source:", failure.get("source", "")]
-        if failure.get("traceback"):
-            text += ["", "Traceback:", *failure["traceback"]]
-        (failed / "error.txt").write_text("\n".join(text) + "\n", encoding="utf-8")
-        record = _record(study, declared, given, run_dir, started, _now(), "failed")
-        record["error"] = error
-        record["intended_run_dir"] = str(run_dir)
-        write_json_atomic(failed / RUN_RECORD, record)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return failed
+            text += [f"Failing code cell: {failure['cell_index']} "
+                     f"(In [{failure.get('execution_count')}])", "", "Cell source:",
+                     failure.get("source", "")]  # fmt: skip
+        text += ["", "Traceback:", *failure["traceback"]] if failure.get("traceback") else []
+        with contextlib.suppress(Exception):  # on a full disk the folder alone is kept
+            write_text_atomic(kept / "error.txt", "\n".join(text) + "\n")
+            write_json_atomic(kept / RUN_RECORD, self.record(
+                "failed", error=error, intended_run_dir=str(self.run_dir)))  # fmt: skip
+        return RunFailed(self.study, kept, error, failure.get("cell_index"),
+                         failure.get("execution_count"), failure.get("source", ""))  # fmt: skip
 
 
-def _kernel_manager_class(stderr_log: Path | None = None):
-    """A kernel manager that encrypts the kernel's transport and keeps its stderr to a file.
-
-    Encryption (when ZeroMQ supports it) is safer on a shared machine and keeps
-    ipykernel's "running over TCP without encryption" warning out of the
-    command's output. The kernel's own stderr (``KeyboardInterrupt caught in
-    kernel`` on shutdown, library chatter) goes to ``stderr_log`` instead of
-    the command's stderr; a failed run keeps that file.
-    """
-    import zmq
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import default
-
-    encrypt = zmq.has("curve")
-
-    class RunKernelManager(AsyncKernelManager):
-        @default("transport_encryption")
-        def _default_transport_encryption(self):
-            return "auto" if encrypt else super()._default_transport_encryption()
-
-        async def _async_launch_kernel(self, kernel_cmd, **kw):
-            if stderr_log is not None:
-                kw["stderr"] = open(stderr_log, "ab")  # noqa: SIM115 - the kernel owns it
-            return await super()._async_launch_kernel(kernel_cmd, **kw)
-
-    return RunKernelManager
-
-
-def _n_cells(study) -> int:
-    """Code cells a run executes: the notebook's, plus papermill's injected parameters."""
-    import nbformat
-
-    cells = nbformat.read(str(study.notebook_path), as_version=4).cells
-    return sum(c.cell_type == "code" and bool(c.source.strip()) for c in cells) + 1
-
-
-def _progress_hook(label: str, total: int, *, every: float = 5.0):
-    """``on_cell_complete`` hook printing one line at most every ``every`` seconds (for logs)."""
-    import time
-
-    start = last = time.monotonic()
-    done = 0
-
-    def hook(cell, cell_index, **_):
-        nonlocal last, done
-        done += 1
-        now = time.monotonic()
-        if now - last >= every or done == total:
-            last = now
-            print(f"  {label}: code cell {done} of {total} ({now - start:.0f} s)", flush=True)
-
-    return hook
-
-
-_RUNS_FILE = ".runs.json"
-
-
-def _remember_run(study: Study, run_dir: Path) -> None:
-    """Note where a study's latest run went, so the index finds runs made with --output-dir."""
-    path = reports_dir() / _RUNS_FILE
+def _data_used(main_json: Path) -> dict:
+    """``source`` and ``content_sha256`` of the data the notebook's main JSON reports, if any."""
     try:
-        runs = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        runs = {}
-    known = runs.setdefault(study.name, [])
-    if str(run_dir) in known:
-        known.remove(str(run_dir))
-    known.append(str(run_dir))
-    write_json_atomic(path, runs)
-
-
-def _headline(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    headline = data.get("headline") if isinstance(data, dict) else None
-    return headline if isinstance(headline, dict) else None
+        main = json.loads(main_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    for block in (main, *main.values()) if isinstance(main, dict) else ():
+        data = block.get("data") if isinstance(block, dict) else None
+        if isinstance(data, dict) and data.get("content_sha256"):
+            return {k: data[k] for k in ("source", "content_sha256") if k in data}
+    return {}

@@ -1,473 +1,279 @@
-"""A notebook's parameters: declared once in its ``parameters`` cell, checked before anything runs.
+"""A study's parameter values: read, typed and checked before anything runs.
 
-Each line of the cell declares one parameter with its type, default and a
-one-line comment; the comment may end with a rule in braces, a Python
-comparison over parameter names and literals::
-
-    sample_fraction: float = 1.0  # share of rows to use {0 < sample_fraction <= 1}
-    drift_day: int = 7  # day the new model goes live {0 < drift_day < days}
-
-That line is the only place the parameter is described. :func:`notebook_parameters`
-reads it (with :func:`papermill.inspect_notebook` and Python's parser) and
-:func:`prepare_parameters` parses command-line and YAML values with the
-default's type; the rules are checked by :mod:`fairaudit.cli._rules`.
+The parameters are declared in :mod:`fairaudit.studies`. Values come as text
+(``-p NAME VALUE``), from a YAML or JSON file (``-f FILE``) or from the
+notebook's namespace (:func:`check_parameters`, which the notebook calls right
+after its ``parameters`` cell, so JupyterLab, papermill and the command refuse
+a bad value with the same words). Text and files follow YAML 1.2: ``010`` is
+ten, and ``1:30``, ``0b101`` or ``2026-03-02`` are text, never numbers or dates.
 """
 
 from __future__ import annotations
 
 import ast
-import contextlib
-import io
-import json
 import os
-import tokenize
-from dataclasses import dataclass
+import re
+import stat
 from pathlib import Path
 
 import yaml
 
-from fairaudit.cli._studies import closest
+from fairaudit._io import UnsafeTargetError, check_run_target
+from fairaudit.cli._studies import Study, UnknownStudyError, closest, get_study
+from fairaudit.studies._parameters import check_rules, check_types, shown
 
-__all__ = [
-    "OUTPUT_PARAMETER",
-    "Parameter",
-    "ParameterError",
-    "notebook_parameters",
-    "parse_value",
-    "prepare_parameters",
-    "read_params_file",
-    "unknown_name_error",
-]
+__all__ = ["OUTPUT_PARAMETER", "ParameterError", "check_parameters", "parse_text",
+           "prepare_parameters", "read_params_file", "unknown_name_error"]  # fmt: skip
 
 #: The parameter through which the runner tells a notebook where to write.
 OUTPUT_PARAMETER = "output_dir"
-
-#: Parameters files larger than this are refused before YAML parses them.
-MAX_PARAMS_FILE_BYTES = 64 * 1024
-
-_NO_LITERAL = object()
+#: Parameters files larger than this are refused unread; deeper nesting is refused too.
+MAX_PARAMS_FILE_BYTES, MAX_DEPTH, MAX_DIGITS = 64 * 1024, 20, 100
+_BOOL_WORDS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
 
 
 class ParameterError(ValueError):
     """A parameter name or value the notebook cannot take (a usage error: nothing ran)."""
 
 
-@dataclass(frozen=True)
-class Parameter:
-    """One entry of a notebook's ``parameters`` cell.
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2's core schema, without aliases, nested at most :data:`MAX_DEPTH` levels."""
 
-    ``default`` is the Python value of the default when it is a literal (the
-    usual case), which also fixes the type a new value must have; ``source``
-    is the default exactly as written in the cell; ``rule`` is the condition
-    in braces at the end of its comment (empty if none).
-    """
-
-    name: str
-    source: str
-    default: object
-    type_name: str
-    help: str
-    rule: str = ""
-
-    @property
-    def has_literal_default(self) -> bool:
-        return self.default is not _NO_LITERAL
-
-
-@contextlib.contextmanager
-def _quiet_papermill_logging():
-    """Keep papermill's (and its event loop's) logging off the console; the command reports.
-
-    An interrupted run leaves nbclient's pending kernel task to fail with "Kernel
-    died" as the loop closes; asyncio would print that as a stray traceback.
-    """
-    import logging
-
-    levels = {"papermill": logging.ERROR, "nbclient": logging.CRITICAL, "asyncio": logging.CRITICAL}
-    loggers = {name: logging.getLogger(name) for name in levels}
-    previous = {name: logger.level for name, logger in loggers.items()}
-    for name, logger in loggers.items():
-        logger.setLevel(levels[name])
-    try:
-        yield
-    finally:
-        for name, logger in loggers.items():
-            logger.setLevel(previous[name])
-
-
-def notebook_parameters(
-    notebook: str | os.PathLike, *, use_papermill: bool = True
-) -> dict[str, Parameter]:
-    """The parameters a notebook declares, in the order of its ``parameters`` cell.
-
-    Read from the cell itself, so the comment after each parameter becomes its
-    help text and nothing is kept by hand: with
-    :func:`papermill.inspect_notebook`, and with Python's own parser. Papermill
-    skips any line holding more than one ``=`` (a comment such as
-    ``# 0.8 = 80%`` is enough), which would make a valid name look unknown, so
-    the assignments it skipped are added from the parsed cell.
-
-    Parameters
-    ----------
-    notebook : path
-    use_papermill : bool
-        ``False`` reads the cell with Python's parser only. It gives the same
-        names, defaults, annotations and comments without importing papermill
-        (seconds), so a mistyped command is refused at once.
-
-    Raises
-    ------
-    ParameterError
-        If the notebook has no cell tagged ``parameters``.
-    """
-    inspected = {}
-    if use_papermill:
-        import papermill
-
-        with _quiet_papermill_logging():
-            inspected = papermill.inspect_notebook(str(notebook))
-    parsed = _parse_parameters_cell(notebook)
-    if not inspected and not parsed:
-        raise ParameterError(
-            f"{notebook} has no code cell tagged 'parameters', so it cannot be re-run with "
-            "new values; tag the cell that sets its parameters."
-        )
-    merged = {name: inspected.get(name, info) for name, info in parsed.items()}
-    merged.update({name: info for name, info in inspected.items() if name not in merged})
-    params = {}
-    for name, info in merged.items():
-        source = str(info.get("default", ""))
-        try:
-            default = ast.literal_eval(source)
-        except (ValueError, SyntaxError):
-            default = _NO_LITERAL
-        type_name = info.get("inferred_type_name") or "None"
-        if type_name == "None":
-            type_name = type(default).__name__ if default is not _NO_LITERAL else "any"
-        help_text = info.get("help") or ""
-        params[name] = Parameter(name, source, default, type_name, help_text, _rule_of(help_text))
-    return params
-
-
-def _rule_of(comment: str) -> str:
-    """The rule in braces that ends a comment (braces inside it balanced), or ``""``."""
-    text = comment.rstrip()
-    if not text.endswith("}"):
-        return ""
+    yaml_implicit_resolvers: dict = {}
     depth = 0
-    for i in range(len(text) - 1, -1, -1):
-        depth += {"}": 1, "{": -1}.get(text[i], 0)
-        if depth == 0:
-            return text[i + 1 : -1].strip()
-    return ""
-
-
-def _parse_parameters_cell(notebook) -> dict[str, dict]:
-    """Top-level assignments of the ``parameters`` cell, read with :mod:`ast` and :mod:`tokenize`.
-
-    Returns papermill-style entries (``default`` source text, annotation,
-    ``help`` from the comment ending the statement's last line); empty if the
-    cell is not plain Python. The notebook is read as plain JSON (nbformat 4).
-    """
-    try:
-        nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ParameterError(f"Cannot read notebook {notebook}: {exc}") from None
-    cell = next(
-        (
-            c
-            for c in nb.get("cells", [])
-            if c.get("cell_type") == "code"
-            and "parameters" in c.get("metadata", {}).get("tags", [])
-        ),
-        None,
-    )
-    if cell is None:
-        return {}
-    source = cell.get("source", "")
-    source = "".join(source) if isinstance(source, list) else source
-    try:
-        tree = ast.parse(source)
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (SyntaxError, tokenize.TokenError):
-        return {}
-    comments = {
-        tok.start[0]: tok.string.lstrip("#").strip()
-        for tok in tokens
-        if tok.type == tokenize.COMMENT
-    }
-    found = {}
-    for node in tree.body:
-        annotation = "None"
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            target, value = node.target, node.value
-            annotation = ast.unparse(node.annotation)
-        else:
-            continue
-        if isinstance(target, ast.Name):
-            found[target.id] = {
-                "name": target.id,
-                "inferred_type_name": annotation,
-                "default": ast.get_source_segment(source, value),
-                "help": comments.get(node.end_lineno, ""),
-            }
-    return found
-
-
-def _kind(param: Parameter) -> str:
-    if not param.has_literal_default or param.default is None:
-        return param.type_name if param.type_name in {"str", "int", "float", "bool"} else "any"
-    return type(param.default).__name__
-
-
-def _element_kind(param: Parameter) -> str | None:
-    """The common element type of a list default (``float`` for ``[0.01, 0.05]``)."""
-    default = param.default
-    if not isinstance(default, list | tuple) or not default:
-        return None
-    kinds = {type(v).__name__ for v in default}
-    if kinds <= {"int", "float"} and "float" in kinds:
-        return "float"
-    return kinds.pop() if len(kinds) == 1 else None
-
-
-def _describe(param: Parameter) -> str:
-    kind = _kind(param)
-    article = "an" if kind[0] in "aeiou" else "a"
-    return f"{article} {kind} like {param.source}" if kind != "any" else "any value"
-
-
-def _wrong(param: Parameter, value, origin: str) -> ParameterError:
-    return ParameterError(
-        f"Parameter {param.name!r} takes {_describe(param)} (its default); got {value!r}{origin}."
-    )
-
-
-def _scalar_from_text(kind: str, text: str):
-    """Parse one command-line string as ``kind`` with YAML; ``ValueError`` if it is not."""
-    if kind == "str":
-        return text
-    value = yaml.safe_load(text) if text.strip() else None
-    if kind == "float" and isinstance(value, str):
-        value = float(text)  # YAML 1.1 reads "1e-3" as text; Python reads it as a number
-    return _check_scalar(kind, value)
-
-
-def _check_scalar(kind: str, value):
-    """Check an already-typed value (from YAML) against ``kind``; return it converted."""
-    if kind == "any" or kind == "NoneType":
-        return value
-    if kind == "bool":
-        if isinstance(value, bool):
-            return value
-    elif kind == "int":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif kind == "float":
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    elif kind == "str":
-        if isinstance(value, str):
-            return value
-    raise ValueError(value)
-
-
-def parse_value(param: Parameter, value, *, from_text: bool = True, origin: str | None = None):
-    """Turn ``value`` into what ``param`` takes, judged by the type of its default.
-
-    Command-line values are strings: ``"0.2"`` becomes ``0.2`` for a float
-    parameter, ``"true"``/``"false"`` a bool, and a list is written as YAML
-    (``"[0.01, 0.05]"``) or comma-separated (``"sex,race"``). Values from a
-    YAML file arrive typed and are only checked (an int is accepted where a
-    float is expected). A parameter whose default is ``None`` or not a literal
-    takes any YAML value.
-
-    Parameters
-    ----------
-    param : Parameter
-    value : str or typed value
-    from_text : bool, default True
-        Whether ``value`` is command-line text (parsed) or already typed (checked).
-    origin : str, optional
-        Where the value came from, for the message.
-
-    Returns
-    -------
-    object
-        The value, of the parameter's type.
-
-
-
-
-    Raises
-    ------
-    ParameterError
-        When the value is not of the parameter's type, with an example of one that is.
-    """
-    if origin is None:
-        origin = "" if from_text else " (from the parameters file)"
-    kind = _kind(param)
-    try:
-        if kind in {"list", "tuple"}:
-            if from_text:
-                stripped = value.strip()
-                if stripped.startswith(("[", "(")):
-                    items = yaml.safe_load(stripped.replace("(", "[").replace(")", "]"))
-                else:
-                    items = [part.strip() for part in stripped.split(",") if part.strip()]
-            else:
-                items = value
-            if not isinstance(items, list | tuple):
-                raise ValueError(value)
-            element = _element_kind(param)
-            if element:
-                items = [
-                    _scalar_from_text(element, item)
-                    if from_text and isinstance(item, str)
-                    else _check_scalar(element, item)
-                    for item in items
-                ]
-            return list(items)
-        if kind == "dict":
-            parsed = yaml.safe_load(value) if from_text else value
-            if not isinstance(parsed, dict):
-                raise ValueError(value)
-            return parsed
-        if from_text:
-            return _scalar_from_text(kind, value)
-        return _check_scalar(kind, value)
-    except (ValueError, TypeError, yaml.YAMLError):
-        raise _wrong(param, value, origin) from None
-
-
-def unknown_name_error(name: str, valid, where: str | None = None) -> ParameterError:
-    """The refusal for a parameter name ``where`` does not declare, with the closest match.
-
-    ``where=None`` means no case study declares it (``run --all``).
-    """
-    valid = [v for v in valid if v != OUTPUT_PARAMETER]
-    hint = closest(name, valid)
-    if where is None:
-        message = f"No case study has a parameter {name!r}."
-    else:
-        message = f"{where} has no parameter {name!r}."
-    if hint:
-        message += f" Did you mean {hint!r}?"
-    message += f" Valid parameters: {', '.join(valid)}."
-    return ParameterError(message)
-
-
-def prepare_parameters(
-    declared: dict[str, Parameter],
-    text_values: dict[str, str] | None = None,
-    typed_values: dict | None = None,
-    *,
-    where: str = "The notebook",
-    ignore_unknown: bool = False,
-) -> dict:
-    """Check and convert the values a user gave, before anything runs.
-
-    Parameters
-    ----------
-    declared : dict
-        From :func:`notebook_parameters`.
-    text_values : dict of str
-        ``-p NAME VALUE`` pairs (strings, parsed with the type of each default).
-        They win over ``typed_values``.
-    typed_values : dict
-        Values read from a YAML parameters file (checked, not parsed).
-    where : str
-        How messages name the notebook (``"credit-loan"``).
-    ignore_unknown : bool
-        Skip names the notebook does not declare instead of refusing them
-        (``run --all`` applies a value only to the studies that have it).
-
-    Returns
-    -------
-    dict
-        Only the given parameters, converted; the notebook's defaults fill the rest.
-
-    Raises
-    ------
-    ParameterError
-        For an unknown name (with the closest valid one), ``output_dir`` (the
-        run folder is chosen with ``--output-dir``) or a value of the wrong type.
-    """
-    given = [(k, v, False) for k, v in (typed_values or {}).items()]
-    given += [(k, v, True) for k, v in (text_values or {}).items()]
-    result, problems = {}, []
-    for name, value, from_text in given:
-        if name == OUTPUT_PARAMETER:
-            problems.append(
-                f"{OUTPUT_PARAMETER!r} is chosen by the runner (it writes into a temporary folder "
-                "first); pass --output-dir DIR instead."
-            )
-        elif name not in declared:
-            if not ignore_unknown:
-                problems.append(str(unknown_name_error(name, declared, where)))
-        else:
-            try:
-                result[name] = parse_value(declared[name], value, from_text=from_text)
-            except ParameterError as exc:
-                problems.append(str(exc))
-    if problems:  # every problem at once, so one correction fixes the command
-        raise ParameterError("\n".join(problems))
-    return result
-
-
-class _NoAliasLoader(yaml.SafeLoader):
-    """YAML's safe loader without anchors and aliases (a parameters file never needs them)."""
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.YAMLError(f"aliases (*{event.anchor}) are not accepted in a parameters file")
-        return super().compose_node(parent, index)
+            raise yaml.YAMLError(f"aliases (*{self.peek_event().anchor}) are not accepted")
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise yaml.YAMLError(f"values are nested more than {MAX_DEPTH} levels deep")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_yaml_int(self, node):
+        text = self.construct_scalar(node)
+        if len(text) > MAX_DIGITS:
+            raise yaml.YAMLError(f"a number of {len(text):,} digits is too long")
+        base = {"0o": 8, "0x": 16}.get(text[:2], 10)
+        return int(text[2:] if base != 10 else text, base)
 
 
-def read_params_file(path: str | os.PathLike) -> dict:
-    """Read a YAML (or JSON) file holding a mapping of parameter names to values.
+for _tag, _pattern, _first in (
+    ("bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    ("int", r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", "-+0123456789"),
+    ("float", r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)"
+     r"|\.(nan|NaN|NAN)", "-+.0123456789"),
+    ("null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+):  # fmt: skip
+    _Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(f"^(?:{_pattern})$"),
+                                  list(_first))  # fmt: skip
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
-    Parameters
-    ----------
-    path : path
 
-    Returns
-    -------
-    dict
+def _load(text: str):
+    """Parse YAML text with :class:`_Loader`; ``ValueError`` with a short reason if it is not."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        raise ValueError(" ".join(str(exc).split())[:200]) from None
 
 
+def parse_text(param, text: str):
+    """A command-line value as ``param`` takes it, judged by the type of its default.
 
+    A string stays as written; ``true``/``false`` (or yes/no, on/off) is a
+    bool; a list is YAML (``[0.01, 0.05]``) or comma-separated (``sex,race``).
+
+    Raises
+    ------
+    ValueError
+        If the text is not a value of that type.
+    """
+    kind = type(param.default)
+    if kind is str:
+        return text
+    if kind is bool:
+        return _BOOL_WORDS[text.strip().lower()] if text.strip().lower() in _BOOL_WORDS else text
+    if kind is list and not text.strip().startswith("["):
+        words = all(isinstance(v, str) for v in param.default)
+        items = [part.strip() for part in text.split(",") if part.strip()]
+        return items if words else [_load(item) for item in items]
+    return _load(text)
+
+
+def unknown_name_error(name: str, valid, where: str | None = None) -> ParameterError:
+    """The refusal of a parameter name that ``where`` (``None``: no study) does not declare."""
+    valid = [v for v in valid if v != OUTPUT_PARAMETER]
+    hint = closest(name, valid)
+    message = f"No case study has a parameter {name!r}." if where is None else (
+        f"{where} has no parameter {name!r}."
+    )  # fmt: skip
+    return ParameterError(
+        message + (f" Did you mean {hint!r}?" if hint else "") + f" Valid parameters: "
+        f"{', '.join(valid)}."
+    )
+
+
+def prepare_parameters(
+    declared, text_values=None, typed_values=None, *, where="The notebook", ignore_unknown=False
+) -> dict:
+    """The given values typed and checked against ``declared`` (types, then rules).
+
+    ``text_values`` (``-p``) win over ``typed_values`` (``-f``); ``where`` names
+    the study in messages; ``ignore_unknown`` skips undeclared names (``--all``).
+    Returns only the given values; the defaults fill the rest.
 
     Raises
     ------
     ParameterError
-        If the file cannot be read, is larger than 64 KiB, is not UTF-8, is not
-        YAML, uses aliases, or does not hold a mapping of names to values.
+        Every problem at once, one line each: an unknown name (with the closest
+        valid one), ``output_dir``, a value of the wrong type, a broken rule.
+    """
+    given, problems = {}, []
+    for values, from_text in ((typed_values or {}, False), (text_values or {}, True)):
+        for name, value in values.items():
+            if name == OUTPUT_PARAMETER:
+                problems.append(f"{OUTPUT_PARAMETER!r} is chosen with --output-dir DIR, not -p.")
+            elif name not in declared:
+                if not ignore_unknown:
+                    problems.append(str(unknown_name_error(name, declared, where)))
+            elif from_text:
+                try:
+                    given[name] = parse_text(declared[name], value)
+                except ValueError as exc:
+                    problems.append(f"Parameter {name!r} = {shown(value)} cannot be read: {exc}.")
+            else:
+                given[name] = value
+    typed, wrong = check_types(declared, given)
+    problems += wrong
+    if not problems:
+        problems = check_rules(declared, {n: p.default for n, p in declared.items()} | typed)
+    if problems:
+        raise ParameterError("\n".join(problems))
+    return typed
+
+
+def read_params_file(path: str | os.PathLike) -> dict:
+    """Read a YAML (or JSON) file mapping parameter names to values (YAML 1.2).
+
+    Raises
+    ------
+    ParameterError
+        If it is not a regular file (a FIFO, a device, a folder), cannot be
+        read, is larger than 64 KiB, is not UTF-8 or not YAML, uses aliases, is
+        nested too deeply, or does not hold a mapping of names to values.
     """
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_PARAMS_FILE_BYTES:
-            raise ParameterError(
-                f"{path} is larger than {MAX_PARAMS_FILE_BYTES // 1024} KiB; a parameters file "
-                "holds a few name: value lines."
-            )
-        text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a safe loader
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ParameterError(f"{path} is not a regular file; name a YAML file.")
+            data = handle.read(MAX_PARAMS_FILE_BYTES + 1)
     except OSError as exc:
         raise ParameterError(f"Cannot read parameters file {path}: {exc.strerror}.") from None
+    if len(data) > MAX_PARAMS_FILE_BYTES:
+        raise ParameterError(
+            f"{path} is larger than {MAX_PARAMS_FILE_BYTES // 1024} KiB; a parameters file "
+            "holds a few name: value lines."
+        )
+    try:
+        values = _load(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise ParameterError(f"{path} is not UTF-8 text; save it as UTF-8.") from None
-    except yaml.YAMLError as exc:
-        first = " ".join(str(exc).split())[:200]
-        raise ParameterError(f"{path} is not a valid parameters file: {first}") from None
-    if data is None:
+    except ValueError as exc:
+        raise ParameterError(f"{path} is not a valid parameters file: {exc}") from None
+    if values is None:
         return {}
-    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+    if not isinstance(values, dict) or not all(isinstance(k, str) for k in values):
         raise ParameterError(
             f"{path} must hold a mapping of parameter names to values, e.g. "
-            "'sample_fraction: 0.2'; got a " + type(data).__name__ + "."
+            f"'sample_fraction: 0.2'; got a {type(values).__name__}."
         )
-    return data
+    return values
+
+
+def _literal_assignments(source: str) -> list[str] | None:
+    """The names a cell assigns if it only assigns literals (a parameters cell), else ``None``."""
+    try:
+        body = ast.parse(source).body
+    except (SyntaxError, ValueError):
+        return None
+    names = []
+    for node in body:
+        target = node.target if isinstance(node, ast.AnnAssign) else (
+            node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+        )  # fmt: skip
+        if not isinstance(target, ast.Name) or node.value is None:
+            return None
+        try:
+            ast.literal_eval(node.value)
+        except (ValueError, TypeError, SyntaxError, RecursionError):
+            return None
+        names.append(target.id)
+    return names
+
+
+def _cell_names(namespace: dict, declared) -> list[str]:
+    """Names set by the parameters cells run just before this cell (IPython's ``In``).
+
+    Walking back from the cell before the current one, each cell that only
+    assigns literals and sets at least one declared parameter counts: the
+    ``parameters`` cell of this very notebook (a working copy included) and
+    papermill's injected one.
+    """
+    history = namespace.get("In")
+    names = []
+    for source in reversed(history[:-1] if isinstance(history, list) else []):
+        assigned = _literal_assignments(source) if isinstance(source, str) else None
+        if not assigned or not set(assigned) & set(declared):
+            break
+        names += assigned
+    return names
+
+
+def check_parameters(study: str | Study, namespace: dict) -> dict:
+    """Check a notebook's parameters from inside it: ``check_parameters("credit-loan", globals())``.
+
+    The names the running notebook's parameters cell sets (IPython's input
+    history) must be declared, so a misspelt name in a working copy is refused;
+    the values in ``namespace`` must have the declared types and keep the
+    rules, as ``fairaudit run`` checks before a kernel starts; ``output_dir``
+    must be a folder a run may replace. ``study`` is a registered name or a
+    :class:`Study`. Returns every declared parameter, typed, in declaration order.
+
+    Raises
+    ------
+    ParameterError
+        One line per problem, naming the value and what to pass instead.
+    """
+    try:
+        study = study if isinstance(study, Study) else get_study(study)
+    except UnknownStudyError as exc:
+        raise ParameterError(str(exc)) from None
+    declared = study.declared
+    problems = [
+        f"{name!r} is not a parameter of {study.name}."
+        + (f" Did you mean {hint!r}?" if hint else "")
+        + f" Correct the parameters cell; its parameters are {', '.join(declared)}."
+        for name in dict.fromkeys(_cell_names(namespace, declared))
+        if name not in declared
+        for hint in [closest(name, declared)]
+    ]  # fmt: skip
+    problems += [f"Parameter {n!r} is not set; run the parameters cell first."
+                 for n in declared if n not in namespace]  # fmt: skip
+    typed, wrong = check_types(declared, {n: namespace[n] for n in declared if n in namespace})
+    problems += wrong
+    if not problems:
+        problems = check_rules(declared, typed)
+    if not problems:
+        try:  # the folder the run will replace, refused now rather than after the work
+            check_run_target(typed[OUTPUT_PARAMETER])
+        except UnsafeTargetError as exc:
+            problems.append(f"Parameter {OUTPUT_PARAMETER!r}: {exc}")
+    if problems:
+        raise ParameterError("\n".join(problems))
+    return {name: typed[name] for name in declared}

@@ -1,28 +1,32 @@
 """The case studies the ``fairaudit`` command knows, and where each one writes.
 
-A case study is a parameterised notebook under ``notebooks/``. The registry
-below adds what the command needs to run and present it: a short name to type,
-a one-line description, the JSON artefact whose ``"headline"`` the report index
-shows, and the data set whose checksums each run records.
-
-Every study is listed, including one whose notebook file is missing (a partial
-checkout); ``fairaudit list`` marks it "not available" and ``fairaudit run``
-refuses it with that reason instead of failing half-way.
+A case study is a parameterised notebook under ``notebooks/`` with its
+parameters declared in :mod:`fairaudit.studies`. The registry adds what the
+command needs: a short name to type, a one-line description, the JSON
+artefact whose ``"headline"`` the report index shows, and the data set whose
+checksums each run records. A study whose notebook is missing (a partial
+checkout) is listed as "not available" and refused by ``fairaudit run``.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from fairaudit._io import project_root
+from fairaudit._io import project_root, resolve_path
 
-__all__ = ["Study", "STUDIES", "UnknownStudyError", "get_study", "closest"]
+__all__ = ["STUDIES", "Study", "UnknownStudyError", "closest", "get_study", "reports_dir"]
 
 
 class UnknownStudyError(LookupError):
     """A case-study name that is not in the registry (a usage error)."""
+
+
+def reports_dir() -> Path:
+    """The folder holding run folders, ``failed/`` and ``index.html`` (``reports/``)."""
+    return resolve_path("reports")
 
 
 @dataclass(frozen=True)
@@ -34,14 +38,16 @@ class Study:
     name : str
         The name typed on the command line (``fairaudit run credit-loan``).
     notebook : str
-        The notebook's path, relative to the project root (absolute paths are kept).
+        The notebook's path, relative to the project root.
     description : str
         One line saying what the study teaches.
     main_json : str
-        The artefact (inside the run folder) whose top-level ``"headline"`` dict
-        the report index shows.
+        The artefact whose ``"headline"`` dict the report index shows.
     dataset : str or None
-        Name for :func:`fairaudit.datasets.dataset_checksums`, recorded in ``run.json``.
+        The data set whose checksums ``run.json`` records.
+    parameters : str or dict
+        Its module in :mod:`fairaudit.studies` (imported on first use), or the
+        declaration itself.
     """
 
     name: str
@@ -49,51 +55,49 @@ class Study:
     description: str
     main_json: str
     dataset: str | None = None
+    parameters: str | dict = ""
 
     @property
     def notebook_path(self) -> Path:
-        """Absolute path of the notebook."""
         path = Path(self.notebook)
         return path if path.is_absolute() else project_root() / path
 
     @property
     def available(self) -> bool:
-        """Whether the notebook file exists (a study can be registered before it is written)."""
+        """Whether the notebook file exists."""
         return self.notebook_path.is_file()
+
+    @property
+    def declared(self) -> dict:
+        """Its parameters by name (:class:`fairaudit.studies._parameters.Parameter`)."""
+        if isinstance(self.parameters, dict):
+            return self.parameters
+        return importlib.import_module(f"fairaudit.studies.{self.parameters}").PARAMETERS
+
+    @property
+    def run_dir(self) -> Path:
+        """``reports/<name>``, ``<name>`` ending the default of its ``output_dir``."""
+        default = self.declared["output_dir"].default
+        return reports_dir() / PurePosixPath(default.replace("\\", "/")).name
 
 
 STUDIES: dict[str, Study] = {
     study.name: study
     for study in (
-        Study(
-            name="credit-loan",
-            notebook="notebooks/01_credit_loan.ipynb",
-            description="Loan decisions: who a default model harms, audited, then mitigated.",
-            main_json="summary.json",
-            dataset="credit_card",
-        ),
-        Study(
-            name="adult-income",
-            notebook="notebooks/02_adult_income.ipynb",
-            description="A production-style audit: fairness gate, mitigation, decision rule.",
-            main_json="mitigation_report.json",
-            dataset="adult",
-        ),
-        Study(
-            name="fairness-monitoring",
-            notebook="notebooks/03_fairness_monitoring.ipynb",
-            description="Monitoring a deployed model: disparate impact over time, alerts.",
-            main_json="monitor_summary.json",
-            dataset="credit_card",
-        ),
-        Study(
-            name="audit-at-scale",
-            notebook="notebooks/04_audit_at_scale.ipynb",
-            description="Auditing a decision log where it lives: DuckDB, Polars, Spark.",
-            main_json="scale_summary.json",
-        ),
+        Study("credit-loan", "notebooks/01_credit_loan.ipynb",
+              "Loan decisions: who a default model harms, audited, then mitigated.",
+              "summary.json", "credit_card", "credit_loan"),
+        Study("adult-income", "notebooks/02_adult_income.ipynb",
+              "A production-style audit: fairness gate, mitigation, decision rule.",
+              "mitigation_report.json", "adult", "adult_income"),
+        Study("fairness-monitoring", "notebooks/03_fairness_monitoring.ipynb",
+              "Monitoring a deployed model: disparate impact over time, alerts.",
+              "monitor_summary.json", "credit_card", "fairness_monitoring"),
+        Study("audit-at-scale", "notebooks/04_audit_at_scale.ipynb",
+              "Auditing a decision log where it lives: DuckDB, Polars, Spark.",
+              "scale_summary.json", None, "audit_at_scale"),
     )
-}
+}  # fmt: skip
 
 
 def closest(word: str, candidates) -> str | None:
@@ -105,19 +109,6 @@ def closest(word: str, candidates) -> str | None:
 def get_study(name: str, registry: dict[str, Study] | None = None) -> Study:
     """Look a study up by name, refusing an unknown one with the valid names.
 
-    Parameters
-    ----------
-    name : str
-    registry : dict, optional
-        Default: the built-in case studies.
-
-    Returns
-    -------
-    Study
-
-
-
-
     Raises
     ------
     UnknownStudyError
@@ -127,8 +118,8 @@ def get_study(name: str, registry: dict[str, Study] | None = None) -> Study:
     if name in registry:
         return registry[name]
     hint = closest(name, registry)
-    message = f"Unknown case study {name!r}."
-    if hint:
-        message += f" Did you mean {hint!r}?"
-    message += f" Known case studies: {', '.join(registry)}."
-    raise UnknownStudyError(message)
+    raise UnknownStudyError(
+        f"Unknown case study {name!r}."
+        + (f" Did you mean {hint!r}?" if hint else "")
+        + f" Known case studies: {', '.join(registry)}."
+    )

@@ -335,10 +335,13 @@ def _load(name, from_mirror, from_openml, *, cache):
 
 
 def content_digest(df: pd.DataFrame) -> str:
-    """SHA-256 of a frame's values, index, column names and dtypes.
+    """SHA-256 of a frame's logical content: values, index, column names, dtypes, categories.
 
-    The processed cache records it when written and is checked against it on
-    every read; run records keep it as the digest of the data actually used.
+    A categorical column counts with its categories in their order and whether
+    they are ordered, since reordering them, or adding one that no row uses,
+    changes what a study computes (group order, reference groups, codes). The
+    processed cache records the digest when written and is checked against it
+    on every read; run records keep it as the digest of the data actually used.
 
     Parameters
     ----------
@@ -348,9 +351,16 @@ def content_digest(df: pd.DataFrame) -> str:
     -------
     str
     """
-    schema = json.dumps([[str(c), str(t)] for c, t in df.dtypes.items()] + [str(df.index.name)])
+    schema = [[str(c), str(t), _categories(t)] for c, t in df.dtypes.items()]
+    schema += [[str(df.index.name), str(df.index.dtype), _categories(df.index.dtype)]]
     values = pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes()
-    return sha256_bytes(schema.encode() + values)
+    return sha256_bytes(json.dumps(schema).encode() + values)
+
+
+def _categories(dtype) -> list | None:
+    if not isinstance(dtype, pd.CategoricalDtype):
+        return None
+    return [dtype.ordered, [str(c) for c in dtype.categories], str(dtype.categories.dtype)]
 
 
 def _load_raw(name, from_mirror, from_openml):

@@ -1,21 +1,112 @@
-"""The fairness-monitoring case study: the deployed models, their drift and simulated traffic.
+"""The fairness-monitoring study (notebook 03): its parameters, models, drift and traffic.
 
-What only notebook 03 needs: a credit model deployed behind a fixed decision
-threshold, a retrained version whose labels a new collections system biased,
-and hours of scoring requests written to a payload log.
+The parameters are declared here once. The rest is what only notebook 03 needs:
+a credit model deployed behind a fixed decision threshold, a retrained version
+whose labels a new collections system biased, and hours of scoring requests
+written to a payload log. Those functions import pandas and the monitor when
+called, so that the command reads the parameters without them.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import FixedThresholdClassifier
-from threadpoolctl import threadpool_limits
+from typing import TYPE_CHECKING
 
-from fairaudit.models import make_classifier
-from fairaudit.monitor import PayloadLog
-from fairaudit.monitor._config import as_timestamp, series_text, value_text
+from fairaudit.studies._parameters import (
+    Parameter,
+    Rule,
+    between,
+    declare,
+    iso_date,
+    memory_budget,
+    one_of,
+    some_of,
+)
+from fairaudit.studies.credit_loan import CREDIT_GROUPS, SEED, SHARE
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Memory a simulated request takes in the notebook at its peak: the slope of its peak
+#: resident memory between 450,000 and 1,800,000 requests (1.0 GB and 2.8 GB).
+BYTES_PER_REQUEST = 1_340
+#: Requests a day per request an hour at midday: the daily cycle averages 0.625 of the peak.
+REQUESTS_PER_DAY = 24 * 0.625
+WINDOWS = ("15min", "30min", "1h", "2h", "3h", "4h", "6h", "12h", "1d")
+
+
+def requests(values) -> float:
+    """How many requests the notebook simulates, on average."""
+    return (
+        REQUESTS_PER_DAY * values["days"] * values["requests_per_hour"] * values["sample_fraction"]
+    )
+
+
+def _fits(value, values) -> bool:
+    return requests(values) * BYTES_PER_REQUEST <= memory_budget()
+
+
+def _estimate(value, values) -> str:
+    return (
+        f"that is about {requests(values):,.0f} requests of {BYTES_PER_REQUEST} bytes, "
+        f"{requests(values) * BYTES_PER_REQUEST / 1e9:,.1f} GB in memory of the "
+        f"{memory_budget() / 1e9:,.1f} GB allowed; lower it, days or sample_fraction"
+    )
+
+
+def _values_of_attribute() -> Rule:
+    def holds(value, values):
+        valid = CREDIT_GROUPS.get(values["attribute"], ())
+        return some_of(*valid).holds(value, values)
+
+    def why(value, values):
+        valid = CREDIT_GROUPS.get(values["attribute"], ())
+        return f"{values['attribute']} takes: {', '.join(valid)}"
+
+    return Rule("one or more values of attribute", holds, ("attribute",), why)
+
+
+def _apart(value, values) -> bool:
+    return not set(map(str, value)) & set(map(str, values["monitored"]))
+
+
+PARAMETERS = declare(
+    Parameter("attribute", "SEX", "fairness attribute to monitor, a logged column",
+              (one_of(*CREDIT_GROUPS),)),
+    Parameter("monitored", ["female"], "monitored values: the group that may be harmed",
+              (_values_of_attribute(),)),
+    Parameter("reference", ["male"], "reference values: the group it is compared with",
+              (_values_of_attribute(),
+               Rule("none of the monitored values", _apart, ("monitored",)))),
+    Parameter("favourable", [0], "favourable predictions: 0 means \"will not default\", so "
+              "the loan is granted", (some_of(0, 1),)),
+    Parameter("threshold", 0.9, "alert when disparate impact falls below this fraction, 0.9 "
+              "is 90%", (SHARE,)),
+    Parameter("min_records", 100, "fewest monitored + reference records per window; short "
+              "windows borrow the newest earlier ones", (between(1, 1_000_000),)),
+    Parameter("window", "1h", "length of a monitoring window", (one_of(*WINDOWS),)),
+    Parameter("days", 14, "days of simulated traffic", (between(2, 366),)),
+    Parameter("requests_per_hour", 120, "mean requests per hour at midday, a quarter of it at "
+              "midnight", (between(1, 10_000),
+                           Rule("such that the traffic fits in half of this machine's memory",
+                                _fits, ("days", "sample_fraction"), _estimate))),
+    Parameter("drift_day", 7, "day, counted from 0, on which the retrained model version "
+              "goes live", (between(0, "days", low_open=True, high_open=True),)),
+    Parameter("drift_strength", 0.14, "share of the monitored group's repaid loans "
+              "mislabelled as defaults for v2", (between(0, 1),)),
+    Parameter("decision_threshold", 0.3, "predicted default probability from which a loan "
+              "is refused", (between(0, 1, low_open=True, high_open=True),)),
+    Parameter("feedback_share", 0.3, "share of requests whose true outcome is later fed back",
+              (between(0, 1),)),
+    Parameter("start_date", "2026-03-02", "first day of traffic, a Monday (UTC)",
+              (iso_date(),)),
+    Parameter("sample_fraction", 1.0, "share of the credit data, and of the traffic, used; "
+              "0.2 for a quick run", (SHARE,)),
+    Parameter("random_state", 0, "seeds the data split, the models, the traffic and the "
+              "bootstrap", (SEED,)),
+    Parameter("output_dir", "reports/scratch/fairness_monitoring", "where a run in "
+              "JupyterLab or papermill writes; `fairaudit run` writes "
+              "reports/fairness_monitoring/"),
+)  # fmt: skip
 
 
 def counted(n: int, noun: str) -> str:
@@ -25,6 +116,8 @@ def counted(n: int, noun: str) -> str:
 
 def hours(delay) -> str:
     """A delay in whole hours (``"9 h"``), or ``"never"`` when there was none."""
+    import pandas as pd
+
     return "never" if pd.isna(delay) else f"{delay / pd.Timedelta('1h'):.0f} h"
 
 
@@ -35,6 +128,12 @@ def deploy(X: pd.DataFrame, y: pd.Series, *, decision_threshold: float, random_s
     machine OpenMP threads waiting for each other cost more than they save (the
     fitted model is the same).
     """
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import FixedThresholdClassifier
+    from threadpoolctl import threadpool_limits
+
+    from fairaudit.models import make_classifier
+
     model = make_classifier("hgb", X, random_state=random_state)
     with threadpool_limits(limits=1):
         model.fit(X, y)
@@ -47,6 +146,10 @@ def mislabel(values: pd.Series, y: pd.Series, group, share: float, random_state=
     Each repaid loan of a member of ``group`` (values compared as the monitor
     compares them) is recorded as a default with probability ``share``.
     """
+    import numpy as np
+
+    from fairaudit.monitor._config import series_text, value_text
+
     rng = np.random.default_rng(random_state)
     members = series_text(values).isin([value_text(v) for v in group]).fillna(False)
     return members & (y == 0) & (rng.random(len(y)) < share)
@@ -60,6 +163,8 @@ def log_traffic(path, traffic, models, example, *, features, attributes, outcome
     ``pool_index``; ``outcomes`` holds the true outcome of each pool row. Returns
     the open :class:`~fairaudit.monitor.PayloadLog` and the requests fed back.
     """
+    from fairaudit.monitor import PayloadLog
+
     log = PayloadLog.create(path, example, attributes=attributes)
     for version, batch in traffic.groupby("model_version"):
         model = models[version]
@@ -110,6 +215,11 @@ def simulate_requests(
         The sampled rows (original index kept in column ``pool_index``) with a
         ``scoring_timestamp`` column, sorted by time.
     """
+    import numpy as np
+    import pandas as pd
+
+    from fairaudit.monitor._config import as_timestamp
+
     if not isinstance(pool, pd.DataFrame) or pool.empty:
         raise ValueError("pool must be a non-empty DataFrame of requests to sample from.")
     if days <= 0 or requests_per_hour <= 0 or not 0 <= night_share <= 1:

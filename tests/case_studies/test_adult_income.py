@@ -174,7 +174,7 @@ def test_bad_parameter_fails_fast_with_a_clear_message(adult, tmp_path):
     from papermill.exceptions import PapermillExecutionError
 
     with pytest.raises(
-        PapermillExecutionError, match=r"'sensitive_features' = \['gender'\] breaks its rule"
+        PapermillExecutionError, match=r"'sensitive_features' = \['gender'\] must be one or more of"
     ):
         execute_case_study(
             NOTEBOOK.name,

@@ -8,6 +8,7 @@ each) through the real command; the real case studies run once per session
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import json
 import os
@@ -17,29 +18,17 @@ import sys
 from html.parser import HTMLParser
 from importlib import metadata
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import pytest
 from notebook_run import rendered_markdown
+from tiny_studies import OTHER, REGISTRY, TINY
 
 from fairaudit import cli
-from fairaudit import cli as runner
 from fairaudit._io import OUTPUT_ROOT_ENV
-from fairaudit.cli._studies import STUDIES, Study, get_study
+from fairaudit.cli import STUDIES, ParameterError, get_study, prepare_parameters
 from fairaudit.datasets import dataset_checksums, load_adult, load_credit_card
-
-FIXTURES = Path(__file__).parents[1] / "fixtures"
-TINY = Study(
-    "tiny",
-    str(FIXTURES / "tiny_study.ipynb"),
-    "A tiny parameterised study.",
-    "summary.json",
-    "credit_card",
-)
-OTHER = Study(
-    "tiny-other", str(FIXTURES / "tiny_other.ipynb"), "Another tiny study.", "report.json"
-)
-REGISTRY = {TINY.name: TINY, OTHER.name: OTHER}
 
 
 def run_cli(*argv, registry=REGISTRY) -> int:
@@ -117,9 +106,9 @@ def test_params_shows_defaults_types_and_comments_of_the_parameters_cell(capsys)
     rows = {line.split()[0]: line for line in out.splitlines()[2:] if line.startswith("  ")}
     assert set(rows) == set(expected)
     for name, (default, comment) in expected.items():
-        assert default in rows[name] and rows[name].rstrip().endswith(comment)
-        type_name = type(ast.literal_eval(default)).__name__
-        assert rows[name].split()[1] == type_name
+        value = ast.literal_eval(default)
+        assert repr(value) in rows[name] and rows[name].rstrip().endswith(comment)
+        assert rows[name].split()[1] == type(value).__name__
 
 
 @pytest.mark.parametrize("name", list(STUDIES))
@@ -127,8 +116,9 @@ def test_params_of_each_real_study_match_its_parameters_cell(name, capsys):
     study = STUDIES[name]
     assert cli.main(["params", name]) == 0
     out = capsys.readouterr().out
-    for pname, (default, _) in parameters_cell(study.notebook_path).items():
-        assert any(line.split()[:1] == [pname] and default in line for line in out.splitlines())
+    for pname, (default, comment) in parameters_cell(study.notebook_path).items():
+        (line,) = [line for line in out.splitlines() if line.split()[:1] == [pname]]
+        assert repr(ast.literal_eval(default)) in line and line.endswith(comment)
 
 
 def test_unknown_study_is_a_usage_error_with_a_suggestion(capsys):
@@ -138,11 +128,6 @@ def test_unknown_study_is_a_usage_error_with_a_suggestion(capsys):
 
 
 # --------------------------------------------------------------------------- parameter checks
-
-
-@pytest.fixture(scope="module")
-def tiny_params():
-    return runner.notebook_parameters(TINY.notebook)
 
 
 @pytest.mark.parametrize(
@@ -158,41 +143,35 @@ def tiny_params():
         ("labels", "[east, west]", ["east", "west"]),
     ],
 )
-def test_values_are_parsed_with_the_type_of_the_default(tiny_params, name, text, expected):
-    value = runner.parse_value(tiny_params[name], text)
+def test_values_are_parsed_with_the_type_of_the_default(name, text, expected):
+    value = prepare_parameters(TINY.declared, {name: text})[name]
     assert value == expected and type(value) is type(expected)
-
-
-def test_list_elements_take_the_type_of_the_default_elements():
-    param = runner.Parameter("epsilons", "[0.01, 0.05]", [0.01, 0.05], "list", "")
-    assert runner.parse_value(param, "0.1,0.2") == [0.1, 0.2]
-    assert runner.parse_value(param, "[0.1, 1]") == [0.1, 1.0]
-    with pytest.raises(runner.ParameterError, match="epsilons"):
-        runner.parse_value(param, "0.1,lots")
 
 
 @pytest.mark.parametrize(
     ("name", "text"),
     [("n_rows", "2.5"), ("sample_fraction", "a fifth"), ("fail", "maybe"), ("n_rows", "")],
 )
-def test_values_of_the_wrong_type_are_refused(tiny_params, name, text):
-    with pytest.raises(runner.ParameterError, match=rf"'{name}' takes an? \w+ like"):
-        runner.parse_value(tiny_params[name], text)
+def test_values_of_the_wrong_type_are_refused(name, text):
+    with pytest.raises(ParameterError, match=rf"'{name}' takes an? \w+ like"):
+        prepare_parameters(TINY.declared, {name: text})
 
 
-def test_typed_values_from_a_file_are_checked_not_parsed(tiny_params):
-    assert runner.parse_value(tiny_params["sample_fraction"], 1, from_text=False) == 1.0
-    with pytest.raises(runner.ParameterError, match="from the parameters file"):
-        runner.parse_value(tiny_params["group"], 3, from_text=False)
-    with pytest.raises(runner.ParameterError):
-        runner.parse_value(tiny_params["n_rows"], True, from_text=False)
+def test_typed_values_from_a_file_are_checked_not_parsed():
+    assert prepare_parameters(TINY.declared, typed_values={"sample_fraction": 1}) == {
+        "sample_fraction": 1.0
+    }
+    with pytest.raises(ParameterError, match="'group' takes a str"):
+        prepare_parameters(TINY.declared, typed_values={"group": 3})
+    with pytest.raises(ParameterError, match="'n_rows' takes an int"):
+        prepare_parameters(TINY.declared, typed_values={"n_rows": True})
 
 
 def test_typo_is_refused_with_the_closest_name_before_anything_runs(output_root, capsys):
     assert run_cli("run", "tiny", "-p", "gruop", "south") == 2
     err = capsys.readouterr().err
     assert "Did you mean 'group'?" in err
-    assert "Valid parameters: group, sample_fraction, n_rows, labels, fail." in err
+    assert "Valid parameters: group, sample_fraction, n_rows, labels, fail, hold_flag," in err
     assert not (output_root / "reports").exists(), "a refused run must not write anything"
 
 
@@ -207,7 +186,7 @@ def test_output_dir_is_chosen_with_the_option_not_a_parameter(output_root, capsy
     assert "--output-dir" in capsys.readouterr().err
 
 
-def test_params_file_values_are_checked_and_command_line_values_win(output_root, tmp_path, capsys):
+def test_bad_params_file_values_are_refused_before_anything_runs(output_root, tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("group: 3\n")
     assert run_cli("run", "tiny", "-f", str(bad)) == 2
@@ -216,12 +195,7 @@ def test_params_file_values_are_checked_and_command_line_values_win(output_root,
     typo.write_text("sample_fractoin: 0.5\n")
     assert run_cli("run", "tiny", "-f", str(typo)) == 2
     assert "Did you mean 'sample_fraction'?" in capsys.readouterr().err
-
-    good = tmp_path / "good.yaml"
-    good.write_text("group: west\nn_rows: 10\n")
-    assert run_cli("run", "tiny", "-f", str(good), "-p", "group", "east") == 0
-    record = json.loads((output_root / "reports/tiny_study/run.json").read_text())
-    assert record["overrides"] == {"group": "east", "n_rows": 10}
+    assert not (output_root / "reports").exists()
 
 
 def test_console_script_refuses_a_typo_for_the_credit_study(tmp_path):
@@ -234,7 +208,7 @@ def test_console_script_refuses_a_typo_for_the_credit_study(tmp_path):
             "run",
             "credit-loan",
             "-p",
-            "sensitve_feature",
+            "sensitve_features",
             "MARRIAGE",
         ],
         capture_output=True,
@@ -243,15 +217,17 @@ def test_console_script_refuses_a_typo_for_the_credit_study(tmp_path):
         timeout=120,
     )
     assert done.returncode == 2
-    assert "Did you mean 'sensitive_feature'?" in done.stderr
+    assert "Did you mean 'sensitive_features'?" in done.stderr
     assert not (tmp_path / "reports").exists()
 
 
 # --------------------------------------------------------------------------- runs
 
 
-def test_successful_run_publishes_notebook_html_artefacts_and_record(output_root, capsys):
-    assert run_cli("run", "tiny", "-p", "group", "south", "-p", "sample_fraction", "0.25") == 0
+def test_successful_run_publishes_notebook_html_artefacts_and_record(output_root, tmp_path, capsys):
+    values = tmp_path / "values.yaml"
+    values.write_text("group: west\nsample_fraction: 0.25\n")
+    assert run_cli("run", "tiny", "-f", str(values), "-p", "group", "south") == 0  # -p wins
     reports = output_root / "reports"
     run_dir = reports / "tiny_study"
     names = {p.name for p in run_dir.iterdir()}
@@ -266,6 +242,7 @@ def test_successful_run_publishes_notebook_html_artefacts_and_record(output_root
     assert record["parameters"] == expected
     assert record["overrides"] == {"group": "south", "sample_fraction": 0.25}
     assert record["status"] == "ok" and record["started_at"] <= record["finished_at"]
+    assert record["parameters"]["output_dir"] == str(run_dir)  # not the private work folder
     assert record["versions"]["papermill"] == metadata.version("papermill")
     assert record["versions"]["fairaudit"] == metadata.version("fairaudit")
     assert record["data"]["name"] == "credit_card"
@@ -324,7 +301,7 @@ def test_forced_failure_keeps_previous_results_and_the_failed_notebook(output_ro
 
 
 def test_a_notebook_that_does_not_write_its_main_json_fails(output_root, capsys):
-    broken = Study("tiny", TINY.notebook, "Wrong main JSON.", "missing.json")
+    broken = dataclasses.replace(TINY, main_json="missing.json")
     assert run_cli("run", "tiny", registry={"tiny": broken}) == 1
     assert "did not write missing.json" in capsys.readouterr().err
     assert not (output_root / "reports/tiny_study").exists()
@@ -382,36 +359,10 @@ def test_all_keeps_going_after_a_failure_and_exits_non_zero(output_root, capsys)
     assert "ValueError: forced failure" in capsys.readouterr().err
 
 
-def test_parameters_whose_comment_holds_an_equals_sign_are_found(tmp_path):
-    # papermill's own inspection skips such lines; the runner must not refuse them.
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell(
-        "threshold = 0.8  # alert below this fraction (0.8 = 80%)\n"
-        'favourable = [0]  # 0 = "will not default"\n'
-        'window: str = "1h"  # window length\n'
-        "edges = [\n    18,\n    26,\n]  # age band edges\n"
-    )
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell]
-    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "P"}
-    path = tmp_path / "eq.ipynb"
-    nbformat.write(nb, str(path))
-    params = runner.notebook_parameters(path)
-    assert list(params) == ["threshold", "favourable", "window", "edges"]
-    assert params["threshold"].default == 0.8
-    assert params["threshold"].help == "alert below this fraction (0.8 = 80%)"
-    assert params["favourable"].default == [0]
-    assert params["window"].type_name == "str" and params["edges"].default == [18, 26]
-    assert runner.prepare_parameters(params, {"threshold": "0.7", "edges": "20,30"}) == {
-        "threshold": 0.7,
-        "edges": [20, 30],
-    }
-
-
 # --------------------------------------------------------------------------- the real studies
 
 
-def test_all_runs_every_case_study_with_values_only_where_declared(rendered_reports):
+def test_every_case_study_runs_with_its_small_values(rendered_reports):
     assert rendered_reports.code == 0, rendered_reports.err
     for name, study in rendered_reports.registry.items():
         run_dir = rendered_reports.run_dirs[name]
@@ -422,12 +373,15 @@ def test_all_runs_every_case_study_with_values_only_where_declared(rendered_repo
         assert isinstance(headline, dict) and 3 <= len(headline) <= 6, name
         record = json.loads((run_dir / "run.json").read_text())
         declared = parameters_cell(study.notebook_path)
-        small = {"sample_fraction": 0.2, "sensitive_feature": "MARRIAGE", "rows": 100_000}
-        small["scaling"] = False
+        small = {"sample_fraction": 0.2, "rows": 100_000, "scaling": False}
+        small |= {"sensitive_features": "MARRIAGE"} if name == "credit-loan" else {}
         if study.name.startswith("tiny"):
             small = {"group": "south"}
         assert record["overrides"] == {k: v for k, v in small.items() if k in declared}
         assert record["versions"]["fairaudit"] == metadata.version("fairaudit")
+        # the notebook's own record names the run folder, not the folder it was made in
+        recorded = re.findall(r'"output_dir": "([^"]*)"', (run_dir / study.main_json).read_text())
+        assert set(recorded) <= {str(run_dir)}, (name, recorded)
         if study.dataset and not study.name.startswith("tiny"):  # the data the notebook used
             loaded = {"credit_card": load_credit_card, "adult": load_adult}[study.dataset]
             assert record["data"]["content_sha256"] == loaded(cache=False).attrs["content_sha256"]
@@ -440,12 +394,12 @@ def test_credit_study_rerun_with_marriage_reads_marriage(rendered_reports):
     assert rendered_reports.code == 0, rendered_reports.err
     run_dir = rendered_reports.run_dirs["credit-loan"]
     record = json.loads((run_dir / "run.json").read_text())
-    assert record["parameters"]["sensitive_feature"] == "MARRIAGE"
+    assert record["parameters"]["sensitive_features"] == "MARRIAGE"
     executed = nbformat.read(str(run_dir / "01_credit_loan.ipynb"), as_version=4)
     prose = rendered_markdown(executed)
     assert any("MARRIAGE" in text for text in prose)
     # No computed output (prose, tables, printed text) still speaks of the default
-    # attribute: the committed run (sensitive_feature="SEX") does, everywhere.
+    # attribute: the committed run (sensitive_features="SEX") does, everywhere.
     default_attribute = re.compile(r"\bSEX\b|\b[Ff]emale\b|\b[Mm]ale\b")
     assert [text for text in computed_text(executed) if default_attribute.search(text)] == []
     committed = nbformat.read(str(STUDIES["credit-loan"].notebook_path), as_version=4)
@@ -470,13 +424,16 @@ def computed_text(nb) -> list[str]:
     return texts
 
 
-def test_papermill_and_the_python_parser_read_the_same_parameters():
-    notebooks = [TINY.notebook, OTHER.notebook]
-    notebooks += [str(s.notebook_path) for s in STUDIES.values() if s.available]
-    for path in notebooks:
-        assert runner.notebook_parameters(path) == runner.notebook_parameters(
-            path, use_papermill=False
-        ), path
+def test_papermill_sees_each_declared_parameter_with_its_rule_in_words():
+    """papermill --help-notebook shows the parameters cell: names, types and rules in words."""
+    import papermill
+
+    for study in [TINY, OTHER, *(s for s in STUDIES.values() if s.available)]:
+        seen = papermill.inspect_notebook(str(study.notebook_path))
+        assert list(seen) == list(study.declared), study.name
+        for name, param in study.declared.items():
+            assert seen[name]["help"] == param.comment, (study.name, name)
+            assert seen[name]["inferred_type_name"] == type(param.default).__name__
 
 
 # --------------------------------------------------------------------------- strict nbval
@@ -512,7 +469,7 @@ def test_nbval_sanitizer_masks_only_volatile_text():
     assert clean("accuracy 0.812") != clean("accuracy 0.813")
 
 
-def test_a_command_run_report_survives_a_plain_papermill_run(rendered_reports, monkeypatch):
+def test_a_command_run_report_survives_a_plain_papermill_run(rendered_reports):
     """Lab, papermill and nbconvert runs write to reports/scratch/<study>/, never to a run's."""
     from notebook_run import execute_case_study
 
@@ -523,8 +480,8 @@ def test_a_command_run_report_survives_a_plain_papermill_run(rendered_reports, m
     before = snapshot(run_dir)
     executed = rendered_reports.reports.parent / "papermill-run.ipynb"
     # the same project root as the command's run, so the default output_dir is beside it
-    monkeypatch.setenv(OUTPUT_ROOT_ENV, str(rendered_reports.reports.parent))
-    execute_case_study(study.notebook_path.name, executed, {"rows": 50_000, "scaling": False})
+    with mock.patch.dict(os.environ, {OUTPUT_ROOT_ENV: str(rendered_reports.reports.parent)}):
+        execute_case_study(study.notebook_path.name, executed, {"rows": 50_000, "scaling": False})
     assert snapshot(run_dir) == before
     scratch = rendered_reports.reports / "scratch" / "audit_at_scale"
     assert (scratch / "scale_summary.json").is_file()

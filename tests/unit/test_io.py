@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -14,9 +17,11 @@ from fairaudit._io import (
     UnsafeTargetError,
     check_run_target,
     clean_leftovers,
+    clean_scratch,
     private_workdir,
     project_root,
     replace_dir,
+    scratch_dir,
 )
 from fairaudit.reporting import RunArtefacts
 
@@ -26,11 +31,11 @@ def root(tmp_path, monkeypatch):
     """A private output root; the current directory is a folder of its own."""
     base = tmp_path / "root"
     base.mkdir()
-    monkeypatch.setenv(OUTPUT_ROOT_ENV, str(base))
     here = tmp_path / "cwd"
     here.mkdir()
     monkeypatch.chdir(here)
-    return base
+    with mock.patch.dict(os.environ, {OUTPUT_ROOT_ENV: str(base)}):
+        yield base
 
 
 def _published(folder: Path, text="old") -> Path:
@@ -97,7 +102,7 @@ def test_a_place_under_a_file_is_one_clear_line(root):
 
 
 def test_impossible_place_is_one_clear_line(root):
-    with pytest.raises(UnsafeTargetError, match=r"^Cannot (create|write)") as info:
+    with pytest.raises(UnsafeTargetError, match=r"^Cannot (create|write|use)") as info:
         check_run_target("/proc/fairaudit-run")
     assert "\n" not in str(info.value)
 
@@ -138,9 +143,9 @@ def test_work_folders_of_killed_runs_are_removed_and_live_ones_kept(root):
     killed = reports / f".study.run-{pid}-abc123"
     killed.mkdir(parents=True)
     (killed / "half.ipynb").write_text("{}")
-    stale_staging = reports / f".study.staging-{pid}-def456"
+    stale_staging = reports / f".study.staging-{pid}-def456"  # as earlier versions named it
     stale_staging.mkdir()
-    live = private_workdir(reports, "study", "run")  # this process: still running
+    live = private_workdir(reports, "study")  # this process: still running
     unrelated = reports / ".study.notes"
     unrelated.mkdir()
     removed = clean_leftovers(reports, "study")
@@ -159,5 +164,85 @@ def test_an_abandoned_attempt_of_the_same_kernel_is_discarded(root):
 
 def test_two_runs_never_share_a_staging_folder(root):
     a = RunArtefacts(root / "study")
-    b_dir = private_workdir(root, "study", "staging")
+    b_dir = private_workdir(root, "study")
     assert a.staging_dir != b_dir and a.staging_dir.is_dir() and b_dir.is_dir()
+
+
+# --- issue 25 #1: nested run folders -------------------------------------------------------
+
+
+def test_a_run_folder_inside_another_runs_folder_is_refused(root):
+    outer = _published(root / "reports" / "credit_loan")
+    with pytest.raises(UnsafeTargetError, match="inside the run folder") as info:
+        check_run_target("reports/credit_loan/mine")
+    assert str(outer) in str(info.value)
+    assert not (outer / "mine").exists()
+
+
+def test_an_outer_run_that_would_swallow_a_run_folder_is_refused(root):
+    outer = root / "reports" / "credit_loan"
+    _published(outer / "mine", "a run made with --output-dir reports/credit_loan/mine")
+    (outer / RUN_MARKER).write_text("")
+    with pytest.raises(UnsafeTargetError, match="holds the run folder"):
+        check_run_target("reports/credit_loan")
+    new = root / "new"
+    new.mkdir()
+    with pytest.raises(UnsafeTargetError):
+        replace_dir(new, outer)
+    assert (outer / "mine" / "summary.json").is_file()
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["reports/failed", "reports/failed/x", ".git/x", "fairaudit/newpkg", "notebooks/runs/x",
+     "data/processed/x", ".venv/x"],
+)  # fmt: skip
+def test_run_folders_inside_the_projects_own_folders_are_refused(root, target):
+    for base in (root, project_root()):  # relative to the output root, and the real project
+        with pytest.raises(UnsafeTargetError, match="project's own folders"):
+            check_run_target(base / target)
+    assert not (root / target).exists()
+
+
+@pytest.mark.parametrize("kind", ["link", "dangling"])
+def test_a_symbolic_link_as_run_folder_is_refused(root, kind):
+    elsewhere = _published(root / "elsewhere") if kind == "link" else root / "gone"
+    link = root / "reports" / "study"
+    link.parent.mkdir()
+    link.symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(UnsafeTargetError, match="symbolic link"):
+        check_run_target(link)
+
+
+def test_an_over_long_name_is_one_short_line(root):
+    with pytest.raises(UnsafeTargetError) as info:
+        check_run_target("reports/" + "x" * 5000)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 300
+
+
+def test_published_folders_follow_the_umask(root):
+    old = os.umask(0o022)
+    try:
+        new = private_workdir(root, "study")  # created 0700 by mkdtemp
+        target = replace_dir(new, root / "reports" / "study")
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o755
+
+
+# --- issue 25 #15: scratch files of killed runs ----------------------------------------------
+
+
+def test_scratch_folders_of_killed_processes_are_removed_by_the_next(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    killed = tmp_path / f"fairaudit-scratch-{int(dead.stdout)}-abc"
+    killed.mkdir()
+    (killed / "decisions-20000000.parquet").write_bytes(b"x" * 1000)
+    other = tmp_path / "fairaudit-test-output-abc"  # not a scratch folder
+    other.mkdir()
+    live = scratch_dir()
+    assert not killed.exists() and other.is_dir() and Path(live.name).is_dir()
+    assert clean_scratch() == []  # this process is alive
+    live.cleanup()

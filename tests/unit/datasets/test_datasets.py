@@ -5,6 +5,7 @@ import os
 import shutil
 import urllib.error
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -30,10 +31,18 @@ needs_mirror = pytest.mark.skipif(
 
 
 @pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
+def cache_dir(tmp_path):
     folder = tmp_path / "cache"
-    monkeypatch.setenv(datasets.CACHE_DIR_ENV, str(folder))
-    return folder
+    with mock.patch.dict(os.environ, {datasets.CACHE_DIR_ENV: str(folder)}):
+        yield folder
+
+
+@pytest.fixture
+def no_mirror():
+    """No FAIRAUDIT_DATA_HOME: the loaders fall back to OpenML."""
+    with mock.patch.dict(os.environ):
+        os.environ.pop(datasets.DATA_HOME_ENV, None)
+        yield
 
 
 @pytest.fixture
@@ -49,14 +58,14 @@ def offline(monkeypatch):
 
 
 @pytest.fixture
-def mirror_copy(tmp_path, monkeypatch):
+def mirror_copy(tmp_path):
     """A writable copy of the mirror, pointed to by FAIRAUDIT_DATA_HOME."""
     copy = tmp_path / "mirror"
     shutil.copytree(MIRROR, copy)
     for path in copy.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
-    monkeypatch.setenv(datasets.DATA_HOME_ENV, str(copy))
-    return copy
+    with mock.patch.dict(os.environ, {datasets.DATA_HOME_ENV: str(copy)}):
+        yield copy
 
 
 # --------------------------------------------------------------------------- known counts
@@ -147,18 +156,25 @@ def _flip_default(frame):
         (lambda f, p: _flip_default(f).to_parquet(p), "does not match the digest"),
         (lambda f, p: f.drop(columns="SEX").to_parquet(p), "does not match the digest"),
         (lambda f, p: f.astype({"AGE": "float64"}).to_parquet(p), "does not match the digest"),
+        (lambda f, p: f.assign(SEX=f["SEX"].cat.reorder_categories(["female", "male"]))
+         .to_parquet(p), "does not match the digest"),
+        (lambda f, p: f.assign(SEX=f["SEX"].cat.add_categories(["unused"])).to_parquet(p),
+         "does not match the digest"),
+        (lambda f, p: f.assign(AGE_BAND=f["AGE_BAND"].cat.as_unordered()).to_parquet(p),
+         "does not match the digest"),
         (lambda f, p: f.head(100).to_parquet(p), "has 100 rows instead of 30,000"),
         (lambda f, p: pd.DataFrame({"x": range(30_000)}).to_parquet(p), "not written by fairaudit"),
         (lambda f, p: (p.unlink(), p.mkdir()), "is not a file"),
     ],
-    ids=["garbage", "flipped-labels", "missing-column", "wrong-dtype", "100-rows", "unrelated",
-         "directory"],
+    ids=["garbage", "flipped-labels", "missing-column", "wrong-dtype", "reordered-categories",
+         "unused-category", "unordered", "100-rows", "unrelated", "directory"],
 )  # fmt: skip
-def test_a_bad_cache_is_never_used_but_rebuilt_with_a_warning(cache_dir, damage, why):
-    reference = load_credit_card(cache=False)
-    load_credit_card()  # writes the cache
-    (cached,) = cache_dir.glob("*.parquet")
-    damage(pd.read_parquet(cached) if cached.is_file() else None, cached)
+def test_a_bad_cache_is_never_used_but_rebuilt_with_a_warning(cache_dir, good_cache, damage, why):
+    reference, good = good_cache
+    cache_dir.mkdir()
+    cached = cache_dir / good.name
+    cached.write_bytes(good.read_bytes())
+    damage(pd.read_parquet(cached), cached)
     with pytest.warns(UserWarning) as warned:
         loaded = load_credit_card()
     assert any(why in str(w.message) for w in warned), [str(w.message) for w in warned]
@@ -167,6 +183,16 @@ def test_a_bad_cache_is_never_used_but_rebuilt_with_a_warning(cache_dir, damage,
     assert loaded.attrs["content_sha256"] == reference.attrs["content_sha256"]
     if cached.is_file():  # rewritten whole, and read back on the next load
         assert load_credit_card().attrs["source"] == "cache"
+
+
+@pytest.fixture(scope="module")
+def good_cache(tmp_path_factory):
+    """The credit data loaded from the mirror once, and the cache file it writes."""
+    folder = tmp_path_factory.mktemp("good-cache")
+    with mock.patch.dict(os.environ, {datasets.CACHE_DIR_ENV: str(folder)}):
+        reference = load_credit_card()
+    (cached,) = folder.glob("*.parquet")
+    return reference, cached
 
 
 @needs_mirror
@@ -209,16 +235,15 @@ def test_truncated_file_is_refused(mirror_copy, cache_dir):
 def test_missing_mirror_without_network_explains_both_fixes(
     tmp_path, monkeypatch, cache_dir, offline
 ):
-    monkeypatch.setenv(datasets.DATA_HOME_ENV, str(tmp_path / "nowhere"))
-    with pytest.raises(DataUnavailableError) as err:
-        load_credit_card()
+    with mock.patch.dict(os.environ, {datasets.DATA_HOME_ENV: str(tmp_path / "nowhere")}):
+        with pytest.raises(DataUnavailableError) as err:
+            load_credit_card()
     message = str(err.value)
     assert "credit_card_default/UCI_Credit_Card.csv" in message
     assert "FAIRAUDIT_DATA_HOME" in message and "OpenML" in message and "no network" in message
 
 
-def test_unset_mirror_without_network(monkeypatch, cache_dir, offline):
-    monkeypatch.delenv(datasets.DATA_HOME_ENV, raising=False)
+def test_unset_mirror_without_network(no_mirror, cache_dir, offline):
     with pytest.raises(DataUnavailableError, match="FAIRAUDIT_DATA_HOME is not set"):
         load_adult(cache=False)
 
@@ -253,12 +278,11 @@ ADULT_ROWS = [
 ]  # fmt: skip
 
 
-def test_openml_adult_frame_maps_to_canonical_schema(monkeypatch, cache_dir):
+def test_openml_adult_frame_maps_to_canonical_schema(monkeypatch, no_mirror, cache_dir):
     import fairlearn.datasets
 
     frame = _fetched_adult_frame(ADULT_ROWS)
     monkeypatch.setattr(fairlearn.datasets, "fetch_adult", lambda **kw: Bunch(frame=frame))
-    monkeypatch.delenv(datasets.DATA_HOME_ENV, raising=False)
     df = load_adult(cache=False)
     assert df.attrs["source"] == "openml"
     assert list(df.columns) == _loaders._ADULT_COLUMNS
@@ -287,7 +311,7 @@ def test_openml_and_mirror_agree_on_the_same_records(tmp_path):
         assert mirrored[col].astype(object).tolist() == fetched[col].astype(object).tolist(), col
 
 
-def test_openml_credit_frame_maps_to_canonical_schema(monkeypatch, cache_dir):
+def test_openml_credit_frame_maps_to_canonical_schema(monkeypatch, no_mirror, cache_dir):
     import fairlearn.datasets
 
     names = (
@@ -309,7 +333,6 @@ def test_openml_credit_frame_maps_to_canonical_schema(monkeypatch, cache_dir):
         "fetch_credit_card",
         lambda **kw: Bunch(frame=frame, target=frame["y"]),
     )
-    monkeypatch.delenv(datasets.DATA_HOME_ENV, raising=False)
     df = load_credit_card(cache=False)
     assert df.attrs["source"] == "openml"
     assert df["SEX"].tolist() == ["female", "male", "female"]
@@ -357,3 +380,12 @@ def test_interest_rate_signal_follows_strength_and_group():
         add_interest_rate(df, "SEX", strength=-1)
     with pytest.raises(ValueError, match="not a column"):
         add_interest_rate(df, "GENDER")
+
+
+@needs_mirror
+def test_the_studies_declare_the_credit_groups_the_loader_makes(cache_dir):
+    """monitored/reference values are checked before a kernel starts, against these lists."""
+    from fairaudit.studies.credit_loan import CREDIT_GROUPS
+
+    df = load_credit_card(cache=False)
+    assert {c: tuple(df[c].cat.categories) for c in CREDIT_GROUPS} == CREDIT_GROUPS

@@ -2,6 +2,7 @@
 
 import json
 import os
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,30 @@ def test_failed_run_leaves_previous_artefacts_and_next_run_discards_its_staging(
     assert json.loads((out / "summary.json").read_text()) == {"run": "good"}
     RunArtefacts(out).commit()  # a later run starts from a clean staging folder
     assert not (out / "summary.json").exists()
+
+
+def test_names_list_what_was_written_before_and_after_commit(tmp_path):
+    art = RunArtefacts(tmp_path / "study")
+    art.write_json("b.json", {})
+    art.write_text("a.md", "x")
+    (art.path("c.bin")).write_bytes(b"\0")  # a file a library writes itself
+    assert art.names == ["a.md", "b.json", "c.bin"]
+    art.commit()
+    assert art.names == ["a.md", "b.json", "c.bin"]  # the marker is hidden
+
+
+def test_under_the_command_artefacts_go_to_its_folder_and_it_publishes(tmp_path):
+    work, run_dir = tmp_path / ".study.run-1-x", tmp_path / "study"
+    work.mkdir()
+    env = {reports.RUN_DIR_ENV: str(run_dir), reports.RUN_STAGING_ENV: str(work)}
+    with mock.patch.dict(os.environ, env):
+        art = RunArtefacts(run_dir)
+        art.write_json("summary.json", {"run": 1})
+        assert art.commit() == run_dir
+    assert (work / "summary.json").is_file() and not run_dir.exists()
+    with mock.patch.dict(os.environ, env):  # another folder than the command's: its own swap
+        RunArtefacts(tmp_path / "elsewhere").commit()
+    assert (tmp_path / "elsewhere" / reports.RUN_MARKER).is_file()
 
 
 def test_writing_after_commit_is_refused(tmp_path):
@@ -85,18 +110,19 @@ def test_unserialisable_object_leaves_no_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_relative_paths_resolve_against_root_or_override(tmp_path, monkeypatch):
-    monkeypatch.delenv(reports.OUTPUT_ROOT_ENV, raising=False)
-    assert resolve_path("reports/x") == reports.project_root() / "reports" / "x"
+def test_relative_paths_resolve_against_root_or_override(tmp_path):
+    with mock.patch.dict(os.environ):
+        os.environ.pop(reports.OUTPUT_ROOT_ENV, None)
+        assert resolve_path("reports/x") == reports.project_root() / "reports" / "x"
     assert (reports.project_root() / "fairaudit" / "_io.py").is_file()
-    monkeypatch.setenv(reports.OUTPUT_ROOT_ENV, str(tmp_path))
-    assert resolve_path("reports/x") == tmp_path / "reports" / "x"
+    with mock.patch.dict(os.environ, {reports.OUTPUT_ROOT_ENV: str(tmp_path)}):
+        assert resolve_path("reports/x") == tmp_path / "reports" / "x"
     assert resolve_path(tmp_path / "abs") == tmp_path / "abs"
 
 
 def test_run_metadata_records_parameters_checksums_and_versions():
-    meta = run_metadata({"sensitive_feature": "SEX"}, "credit_card")
-    assert meta["parameters"] == {"sensitive_feature": "SEX"}
+    meta = run_metadata({"sensitive_features": "SEX"}, "credit_card")
+    assert meta["parameters"] == {"sensitive_features": "SEX"}
     assert meta["data"]["sha256"] == {
         "credit_card_default/UCI_Credit_Card.csv": (
             "a0f0ab49d6326671d6cd83be5c88dcf18007025fe9a53ecd699119c871176ca1"
