@@ -102,7 +102,7 @@ def run_duckdb(path: Path) -> dict:
 
     baseline = peak_rss_mb()
     with PayloadLog(path, read_only=True) as log:
-        config = FairnessConfig("SEX", "female", "male", favourable=0, min_records=MIN_RECORDS)
+        config = FairnessConfig("SEX", "female", "male", 0, min_records=MIN_RECORDS)
         t0 = time.perf_counter()
         windows = windowed_disparate_impact(log, config, random_state=0)
         seconds = time.perf_counter() - t0

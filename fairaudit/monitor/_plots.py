@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fairaudit.monitor._config import FairnessConfig, _duration_text
+from fairaudit.monitor._config import FairnessConfig, duration_text
 
 _VIEW_LABELS = {
     "payload": "Payload (decisions as made)",
@@ -73,12 +73,13 @@ def plot_disparate_impact(
             va="top", fontsize=9,
         )  # fmt: skip
     groups = f"{', '.join(map(str, config.monitored))} vs {', '.join(map(str, config.reference))}"
-    width = _duration_text(config.window)
+    width = duration_text(config.window)
     ax.set(
         ylim=(0, top),
         xlabel="Window start (UTC)",
         ylabel="Disparate impact (%)",
-        title=title or f"Disparate impact of {config.attribute} ({groups}) per {width} window",
+        title=title
+        or f"Disparate impact of {config.sensitive_features} ({groups}) per {width} window",
     )
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8, ncols=3, frameon=False)
     return fig
@@ -123,7 +124,8 @@ def plot_perturbation_views(
         ylim=(0, _axis_top(data[["di"]])),
         xlabel="Window start (UTC)",
         ylabel="Disparate impact (%)",
-        title=title or f"Disparate impact of {config.attribute}: payload, perturbed, de-biased",
+        title=title
+        or f"Disparate impact of {config.sensitive_features}: payload, perturbed, de-biased",
     )
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8, ncols=3, frameon=False)
     return fig

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from fairaudit.monitor._config import _as_tuple
+from fairaudit.monitor._config import as_tuple
 
 _KINDS = {
     "sex": {
@@ -82,7 +82,7 @@ def _age_groups(values: pd.Series) -> pd.Series:
 
 
 def recommend_fairness_attributes(
-    X: pd.DataFrame, y=None, *, favourable=None, min_group_size: int = 30
+    X: pd.DataFrame, y=None, *, favourable_label=None, min_group_size: int = 30
 ) -> pd.DataFrame:
     """Find columns that look like protected attributes and propose monitored/reference values.
 
@@ -96,7 +96,7 @@ def recommend_fairness_attributes(
     X : pandas.DataFrame
     y : array-like, optional
         Outcomes (labels or a model's decisions) to rank the groups by.
-    favourable : value or list of values, optional
+    favourable_label : value or list of values, optional
         The favourable values of ``y``; required with ``y``.
     min_group_size : int, default=30
         Groups smaller than this are never recommended (their rates are noise).
@@ -124,12 +124,16 @@ def recommend_fairness_attributes(
     if not isinstance(X, pd.DataFrame):
         raise TypeError(f"X must be a pandas DataFrame, got {type(X).__name__}.")
     if y is not None:
-        if favourable is None:
-            raise ValueError("favourable is required with y: which outcome values benefit people?")
+        if favourable_label is None:
+            raise ValueError(
+                "favourable_label is required with y: which outcome values benefit people?"
+            )
         y = pd.Series(np.asarray(y), index=X.index)
         if len(y) != len(X):
             raise ValueError(f"y has {len(y)} values but X has {len(X)} rows.")
-        is_fav = y.astype("string").isin([str(v) for v in _as_tuple(favourable, "favourable")])
+        is_fav = y.astype("string").isin(
+            [str(v) for v in as_tuple(favourable_label, "favourable_label")]
+        )
     rows = []
     for name in X.columns:
         found = _detect(name, X[name])

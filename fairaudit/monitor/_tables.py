@@ -1,38 +1,31 @@
-"""The monitor on a payload table in any engine narwhals reads (Spark, Polars, DuckDB, pandas).
+"""The payload table read where it lives: any engine narwhals reads (DuckDB, Spark, Polars...).
 
 :class:`PayloadLog` keeps requests in an embedded DuckDB file; a team's real
 decision log may instead be a Spark table or Parquet read lazily by Polars.
-:class:`TableLog` gives such a table the part of :class:`PayloadLog`'s
-interface the monitor reads, and counts in the table's own engine: the
-per-window counts in one aggregation over every request, and only the rows of
-the windows that short windows borrow from come back (``min_records``
-back-fill, ranked here as DuckDB ranks them). The windows equal the DuckDB
-path's on the same rows.
+:class:`TableLog` reads either through narwhals, so the engine holding the
+table does the counting and only counts come back: per window and model
+version in one aggregation over every request, and the ranked records of the
+few windows in which a back-filled window's borrowing starts.
 
-The table needs the payload columns ``request_id``, ``scoring_timestamp``
-(naive UTC; for Spark, a session whose time zone is UTC) and ``prediction``,
-and the attribute column.
+The table needs ``request_id``, ``scoring_timestamp`` and ``prediction`` and
+the sensitive-feature column; ``model_version`` is read when present.
+Timestamps are instants: naive ones are taken as UTC, time-zone-aware ones (and
+Spark's) are converted, and windows are aligned in UTC.
 """
 
 from __future__ import annotations
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from fairaudit.monitor._config import FairnessConfig, value_text
-from fairaudit.monitor._payload import PAYLOAD_COLUMNS
+from fairaudit.monitor._config import PAYLOAD_COLUMNS, FairnessConfig, value_text
 
 __all__ = ["TableLog"]
 
 _NEEDED = ("request_id", "scoring_timestamp", "prediction")
-
-
-def _naive_us(values: pd.Series) -> pd.Series:
-    """Timestamps as naive UTC microseconds, as the DuckDB log keeps them (Spark gives zoned)."""
-    stamps = pd.to_datetime(values)
-    if stamps.dt.tz is not None:
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    return stamps.astype("datetime64[us]")
+_NO_VERSION = "\x00"  # the version of requests logged without one
+_MISSING_TIME = "scoring_timestamp has missing values; every request needs the time it was scored."
 
 
 class TableLog:
@@ -43,18 +36,19 @@ class TableLog:
     table : table
         Anything :func:`narwhals.from_native` reads, eager or lazy (a PySpark
         or Polars LazyFrame, a DuckDB relation, pandas, PyArrow).
+    features, attributes : list of str, optional
+        The logged model inputs and the other logged columns (default: every
+        column that is not a payload column is a feature).
 
     Raises
     ------
     TypeError
         If ``table`` is not a table narwhals reads.
     ValueError
-        If a payload column is missing.
+        If a payload column is missing, or ``scoring_timestamp`` is not a timestamp.
     """
 
-    def __init__(self, table):
-        import narwhals as nw
-
+    def __init__(self, table, *, features=None, attributes=()):
         try:
             frame = nw.from_native(table)
         except TypeError:
@@ -62,15 +56,33 @@ class TableLog:
                 f"table must be a payload table narwhals reads, got {type(table).__name__}."
             ) from None
         self.frame = frame.lazy() if isinstance(frame, nw.DataFrame) else frame
-        self.columns = self.frame.collect_schema().names()
+        schema = self.frame.collect_schema()
+        self.columns = schema.names()
         missing = [c for c in _NEEDED if c not in self.columns]
         if missing:
             raise ValueError(
-                f"The payload table lacks {missing}; it needs {list(_NEEDED)} and the attribute "
-                f"column (it has {self.columns})."
+                f"The payload table lacks {missing}; it needs {list(_NEEDED)} and the "
+                f"sensitive-feature column (it has {self.columns})."
             )
-        self.features = [c for c in self.columns if c not in PAYLOAD_COLUMNS]
-        self.attributes = []
+        stamp = schema["scoring_timestamp"]
+        self._zone, self._unit = getattr(stamp, "time_zone", None), getattr(stamp, "time_unit", "")
+        if self.frame.implementation.is_pandas_like():
+            native = self.frame.to_native()["scoring_timestamp"]
+            if isinstance(native.dtype, pd.DatetimeTZDtype):  # narwhals reads America/New_York
+                stamp, self._zone, self._unit = nw.Datetime(), str(native.dt.tz), native.dt.unit
+            if native.isna().any():
+                raise ValueError(_MISSING_TIME)
+        if not isinstance(stamp, nw.Datetime):
+            raise ValueError(
+                f"scoring_timestamp must hold timestamps, it holds {stamp}; convert it "
+                "first, e.g. pd.to_datetime(values, unit='s') for seconds since 1970."
+            )
+        self.attributes = list(attributes)
+        others = [c for c in self.columns if c not in PAYLOAD_COLUMNS]
+        self.features = (
+            [c for c in others if c not in self.attributes] if features is None else list(features)
+        )
+        self._values = {}
 
     def values(self, column: str) -> list:
         """Distinct values of a column (sorted; missing values left out).
@@ -83,122 +95,109 @@ class TableLog:
         -------
         list
         """
-        import narwhals as nw
-
         if column not in self.columns:
             raise ValueError(f"{column!r} is not a column of the payload table: {self.columns}.")
-        found = self.frame.group_by(column).agg(nw.len().alias("_n")).collect().to_pandas()
-        values = [v.item() if isinstance(v, np.generic) else v for v in found[column].dropna()]
-        return sorted(values, key=lambda v: (str(type(v)), v))
+        if column not in self._values:
+            # group_by, not unique(): narwhals' DuckDB unique() holds every row (1 GB at 20M)
+            groups = self.frame.group_by(column).agg(nw.len().alias("_n")).collect()
+            found = groups.get_column(column).to_list()
+            found = {value_text(v): v for v in found if value_text(v) is not None}
+            self._values[column] = sorted(found.values(), key=lambda v: (str(type(v)), v))
+        return self._values[column]
 
-    def _micros_since(self, origin: pd.Timestamp):
-        """Microseconds from ``origin`` to each request, in the engine's own arithmetic."""
-        import narwhals as nw
+    def matching(self, column: str, values) -> list:
+        """The column's own values that :func:`value_text` writes as one of ``values``."""
+        wanted = {value_text(v) for v in values}
+        return [v for v in self.values(column) if value_text(v) in wanted]
 
+    def micros(self, origin: pd.Timestamp):
+        """Microseconds from ``origin`` (naive UTC) to each request, in exact integer arithmetic."""
         ts = nw.col("scoring_timestamp")
-        if self.frame.implementation.is_spark_like():
-            # Spark casts a timestamp to whole seconds since 1970 (UTC); add the microseconds
-            origin_us = (origin - pd.Timestamp("1970-01-01")) // pd.Timedelta("1us")
-            return ts.cast(nw.Int64) * 1_000_000 + ts.dt.microsecond() - origin_us
-        return (ts - nw.lit(origin.to_pydatetime())).dt.total_microseconds()
+        since_epoch = (origin - pd.Timestamp("1970-01-01")) // pd.Timedelta("1us")
+        implementation = self.frame.implementation
+        if implementation.is_spark_like():
+            if self._zone is None:
+                raise ValueError(
+                    "scoring_timestamp is a Spark TIMESTAMP_NTZ; cast it to TIMESTAMP (an "
+                    "instant) first, e.g. col('scoring_timestamp').cast('timestamp') in a UTC "
+                    "session."
+                )
+            # Spark casts an instant to whole seconds since 1970; add the microseconds
+            return ts.cast(nw.Int64) * 1_000_000 + ts.dt.microsecond() - since_epoch
+        if implementation.is_pandas_like():
+            # pandas keeps instants as integers since 1970 (UTC); narwhals' total_microseconds
+            # goes through float seconds and can be a microsecond off
+            scale = {"ns": (1, 1000), "us": (1, 1), "ms": (1000, 1), "s": (1_000_000, 1)}
+            times, per = scale[self._unit]
+            return ts.cast(nw.Int64) * times // per - since_epoch
+        start = origin if self._zone is None else origin.tz_localize("UTC").tz_convert(self._zone)
+        return (ts - nw.lit(start.to_pydatetime())).dt.total_microseconds()
 
-    def _rows(self, config: FairnessConfig, origin: pd.Timestamp, width: pd.Timedelta, end):
-        """Every request with its window start (µs since the origin), group and outcome."""
-        import narwhals as nw
+    def requests(self, config: FairnessConfig, origin: pd.Timestamp, end_us=None):
+        """Every request: ``request_id, us`` (since origin), ``bucket`` (its window's start in
+        µs), ``grp`` (1 monitored, 2 reference, 0 neither), ``fav`` (1 or 0) and ``version``."""
+        column = config.sensitive_features
 
-        frame = self.frame
-        if end is not None:
-            frame = frame.filter(nw.col("scoring_timestamp") < end.to_pydatetime())
-        since = self._micros_since(origin)
-        w_us = width.value // 1000
-        text = nw.col(config.attribute).cast(nw.String)
-        grp = (
-            nw.when(text.is_in([value_text(v) for v in config.monitored]))
-            .then(nw.lit(1, nw.Int64))
-            .otherwise(
-                nw.when(text.is_in([value_text(v) for v in config.reference]))
-                .then(nw.lit(2, nw.Int64))
-                .otherwise(nw.lit(0, nw.Int64))
-            )
+        def flag(name, values):
+            return nw.col(name).is_in(self.matching(name, values)).fill_null(False)
+
+        width = int(config.window / pd.Timedelta("1us"))
+        version = (
+            nw.col("model_version").cast(nw.String).fill_null(_NO_VERSION)
+            if "model_version" in self.columns
+            else nw.lit(_NO_VERSION)
         )
-        fav = nw.col("prediction").cast(nw.String).is_in([value_text(v) for v in config.favourable])
-        return frame.select(
+        rows = self.frame.select(
             nw.col("request_id"),
-            nw.col("scoring_timestamp").alias("ts"),
-            ((since // w_us) * w_us).alias("bucket_us"),
-            grp.alias("grp"),
-            fav.cast(nw.Int64).alias("fav"),
-        )
+            self.micros(origin).alias("us"),
+            nw.when(flag(column, config.monitored)).then(nw.lit(1, nw.Int64))
+            .otherwise(nw.when(flag(column, config.reference)).then(nw.lit(2, nw.Int64))
+                       .otherwise(nw.lit(0, nw.Int64))).alias("grp"),
+            nw.when(flag("prediction", config.favourable_label)).then(nw.lit(1, nw.Int64))
+            .otherwise(nw.lit(0, nw.Int64)).alias("fav"),
+            version.alias("version"),
+        )  # fmt: skip
+        if end_us is not None:
+            rows = rows.filter(nw.col("us") < end_us)
+        return rows.with_columns(bucket=(nw.col("us") // width) * width)
 
-    def bucket_counts(self, config, origin, end) -> pd.DataFrame:
-        """Per-window counts, as the DuckDB path's ``_bucket_counts`` returns them."""
-        import narwhals as nw
-
-        rows = self._rows(config, origin, config.window, end).with_columns(
-            m_tot=(nw.col("grp") == 1).cast(nw.Int64),
-            m_fav=((nw.col("grp") == 1) & (nw.col("fav") == 1)).cast(nw.Int64),
-            r_tot=(nw.col("grp") == 2).cast(nw.Int64),
-            r_fav=((nw.col("grp") == 2) & (nw.col("fav") == 1)).cast(nw.Int64),
-            _one=nw.lit(1, nw.Int64),
-            # timestamps of group records only (min and max skip the nulls)
-            gts=nw.when(nw.col("grp") > 0).then(nw.col("ts")),
+    def window_counts(self, config, origin, end_us=None) -> pd.DataFrame:
+        """Per window and model version: requests ``n``, the four group counts, and the first
+        and last group record's time (µs): one aggregation over every request."""
+        one = nw.lit(1, nw.Int64)
+        rows = self.requests(config, origin, end_us).with_columns(
+            m_tot=nw.when(nw.col("grp") == 1).then(one).otherwise(0),
+            m_fav=nw.when((nw.col("grp") == 1) & (nw.col("fav") == 1)).then(one).otherwise(0),
+            r_tot=nw.when(nw.col("grp") == 2).then(one).otherwise(0),
+            r_fav=nw.when((nw.col("grp") == 2) & (nw.col("fav") == 1)).then(one).otherwise(0),
+            gus=nw.when(nw.col("grp") > 0).then(nw.col("us")),
         )
         counts = (
-            rows.group_by("bucket_us")
+            rows.group_by("bucket", "version")
             .agg(
-                nw.col("_one").sum().alias("n"),
-                nw.col("gts").min().alias("oldest"),
-                nw.col("gts").max().alias("newest"),
+                nw.len().alias("n"),
                 *(nw.col(c).sum() for c in ("m_tot", "m_fav", "r_tot", "r_fav")),
+                nw.col("gus").min().alias("first_us"),
+                nw.col("gus").max().alias("last_us"),
             )
             .collect()
             .to_pandas()
         )
-        counts["bucket"] = origin + pd.to_timedelta(counts.pop("bucket_us"), unit="us")
-        for col in ("n", "m_tot", "m_fav", "r_tot", "r_fav"):
-            counts[col] = counts[col].astype(np.int64)
-        for col in ("oldest", "newest"):
-            counts[col] = _naive_us(counts[col])
-        return counts.sort_values("bucket").reset_index(drop=True)[
-            ["bucket", "n", "oldest", "newest", "m_tot", "m_fav", "r_tot", "r_fav"]
-        ]
+        if counts["bucket"].isna().any():
+            raise ValueError(_MISSING_TIME)
+        return counts.astype({c: np.int64 for c in ("bucket", "n", "m_tot", "m_fav", "r_tot",
+                                                   "r_fav")})  # fmt: skip
 
-    def used_records(self, config, plan, end, origin) -> pd.DataFrame:
-        """The records each short window uses: ``target, request_id, ts, bucket, grp, fav``.
-
-        Only the windows that can supply records are read back; they are ranked
-        by timestamp, then request id, as the DuckDB path ranks them.
-        """
-        import narwhals as nw
-
-        short, filled = plan
-        needed = filled[
-            [bool(((f.cum - f.n < short["hi"]) & (f.cum > short["lo"])).any())
-             for f in filled.itertuples()]
-        ]  # fmt: skip
-        before = dict(zip(needed["bucket"], needed["cum"] - needed["n"], strict=True))
-        wanted = [int((pd.Timestamp(b) - origin) // pd.Timedelta("1us")) for b in needed["bucket"]]
+    def group_records(self, config, origin, buckets, end_us=None) -> pd.DataFrame:
+        """The monitored and reference records of the given windows (µs starts), ranked by
+        time, then request id: ``bucket, rank, us, request_id, grp, fav``."""
         rows = (
-            self._rows(config, origin, config.window, end)
-            .filter(nw.col("bucket_us").is_in(wanted), nw.col("grp") > 0)
+            self.requests(config, origin, end_us)
+            .filter(nw.col("bucket").is_in([int(b) for b in buckets]), nw.col("grp") > 0)
+            .select("bucket", "us", "request_id", "grp", "fav")
             .collect()
             .to_pandas()
         )
-        rows["bucket"] = (origin + pd.to_timedelta(rows.pop("bucket_us"), unit="us")).astype(
-            "datetime64[us]"
-        )
-        rows["ts"] = _naive_us(rows["ts"])
-        rows = rows.sort_values(["bucket", "ts", "request_id"], kind="stable")
-        rows["pos"] = rows["bucket"].map(before).astype(np.int64) + (
-            rows.groupby("bucket").cumcount().to_numpy() + 1
-        )
-        parts = []
-        for target, lo, hi in short[["bucket", "lo", "hi"]].itertuples(index=False):
-            used = rows[(rows["pos"] > lo) & (rows["pos"] <= hi)]
-            parts.append(used.assign(target=target))
-        columns = ["target", "request_id", "ts", "bucket", "grp", "fav"]
-        if not parts:
-            return pd.DataFrame(columns=columns)
-        out = pd.concat(parts, ignore_index=True)[columns]
-        out["fav"] = out["fav"].astype(bool)
-        return out
+        rows = rows.sort_values(["bucket", "us", "request_id"], kind="stable", ignore_index=True)
+        rows["rank"] = rows.groupby("bucket").cumcount() + 1
+        return rows.astype({"bucket": np.int64, "us": np.int64, "grp": np.int64, "fav": np.int64})
