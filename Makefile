@@ -64,10 +64,10 @@ lab: setup
 
 # A fresh working copy of one notebook: make reset NOTEBOOK=01 (your old copy goes to
 # $(WORKSPACE)/backups/). Refused while JupyterLab has the notebook open.
-reset: export NOTEBOOK := $(NOTEBOOK)
+reset: export FAIRAUDIT_NOTEBOOK := $(value NOTEBOOK)
 reset: setup
-	@test -n "$$NOTEBOOK" || { echo "error: name the notebook, e.g. make reset NOTEBOOK=01" >&2; exit 2; }
-	@$(BIN)/python -m fairaudit --venv "$(VENV)" reset --workspace "$(WORKSPACE)" -- "$$NOTEBOOK"
+	@test -n "$$FAIRAUDIT_NOTEBOOK" || { echo "error: name the notebook, e.g. make reset NOTEBOOK=01" >&2; exit 2; }
+	@$(BIN)/python -m fairaudit --venv "$(VENV)" reset --workspace "$(WORKSPACE)" -- "$$FAIRAUDIT_NOTEBOOK"
 
 # Teachers: workshop/student (no solutions, no outputs), workshop/teacher (everything) and
 # workshop/html (the student copy rendered, for an attendee without a laptop). Copies you
