@@ -43,7 +43,7 @@ setup: $(STAMP)
 # environment, the lock installed with uv (pip where uv fails), the project, its kernel.
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c '$(NEED_PYTHON)' 2>/dev/null || { echo "error: $(NEEDS), and '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing). Nothing was installed. Install one and run: make setup PYTHON=/path/to/python3.13 (or use conda: conda env create -f environment.yml && conda activate fairaudit && make setup)" >&2; exit 2; }
-	$(PYTHON) -m fairaudit --venv "$(VENV)" setup $(if $(WHEELHOUSE),--wheelhouse "$(WHEELHOUSE)")
+	$(PYTHON) -m fairaudit --venv "$(VENV)" setup $(if $(filter wheelhouse,$(MAKECMDGOALS)),,$(if $(WHEELHOUSE),--wheelhouse "$(WHEELHOUSE)"))
 
 # Polars and PySpark for the tests that audit tables in place; not part of `make setup`.
 $(ENGINES): requirements-engines.lock | $(STAMP)

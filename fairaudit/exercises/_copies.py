@@ -40,14 +40,21 @@ def _at_root(target) -> Path:
 
 
 def _notebooks() -> list[Path]:
-    return sorted((project_root() / "notebooks").glob("[0-9]*.ipynb"))
+    """The case studies a workshop uses: the notebooks with exercises (not 04, the scale study)."""
+    return [
+        path
+        for path in sorted((project_root() / "notebooks").glob("[0-9]*.ipynb"))
+        if '"exercise"' in path.read_text()
+    ]
 
 
 def _notebook_named(name: str) -> Path:
     found = [p for p in _notebooks() if str(name) in (p.name, p.stem, p.stem.split("_")[0])]
     if len(found) != 1:
         names = ", ".join(p.stem for p in _notebooks())
-        raise ValueError(f"no notebook {name!r}: use one of {names} (or its number, e.g. 01)")
+        raise ValueError(
+            f"no workshop notebook {name!r}: use one of {names} (or its number, e.g. 01)"
+        )
     return found[0]
 
 

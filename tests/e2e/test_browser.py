@@ -208,16 +208,44 @@ def _git_state(root: Path) -> str:
     return done.stdout + hashes.stdout
 
 
-@pytest.fixture
-def lab_server(tmp_path):
+EXPLORER_NOTEBOOK = {
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "explorer",
+            "metadata": {},
+            "outputs": [],
+            "source": (
+                "import numpy as np\n"
+                "from fairaudit.reporting import threshold_explorer\n"
+                "rng = np.random.default_rng(0)\n"
+                "y = rng.integers(0, 2, 2000)\n"
+                "scores = np.clip(0.3 * y + 0.7 * rng.random(2000), 0, 1)\n"
+                'groups = rng.choice(["graduate school", "high school"], 2000)\n'
+                "threshold_explorer(y, scores, groups)"
+            ),
+        }
+    ],
+    "metadata": {"kernelspec": {"name": "fairaudit", "display_name": "fairaudit", "language": "python"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+@pytest.fixture(scope="module")
+def lab_server(tmp_path_factory):
     """``make lab`` on a private working-copy folder, as an attendee starts it."""
     import urllib.request
 
     from fairaudit._io import project_root
 
     root = project_root()
+    tmp_path = tmp_path_factory.mktemp("lab")
     port, token = _free_port(), "workshop-test"
     workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "explorer.ipynb").write_text(json.dumps(EXPLORER_NOTEBOOK))
     jupyter = tmp_path / "jupyter"
     env = {
         **os.environ,
@@ -255,8 +283,8 @@ def lab_server(tmp_path):
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"make lab did not start: {server.stdout.read()[-2000:]}")
-                time.sleep(0.5)
-        yield url, token, workspace, specs
+                time.sleep(0.5)  # polling the server until it answers: the event is the answer
+        yield url, token, workspace, specs, env
     finally:
         import signal
 
@@ -267,8 +295,31 @@ def lab_server(tmp_path):
             os.killpg(server.pid, signal.SIGKILL)
 
 
+def _api(url: str, token: str, path: str, method: str = "GET"):
+    import urllib.request
+
+    request = urllib.request.Request(f"{url}{path}?token={token}", method=method)
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        body = answer.read()
+    return json.loads(body) if body else None
+
+
+def _click_menu(browser, wait, label: str, item: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    menu = f"//div[contains(@class,'lm-MenuBar-itemLabel') and text()='{label}']"
+    wait.until(ec.element_to_be_clickable((By.XPATH, menu))).click()
+    entry = f"//div[contains(@class,'lm-Menu-itemLabel') and text()='{item}']"
+    wait.until(ec.element_to_be_clickable((By.XPATH, entry))).click()
+
+
 def test_jupyterlab_runs_a_working_copy_with_the_project_kernel(browser, lab_server):
-    """Open a working copy through ``make lab``, Run All Cells, save: no errors, checks answer."""
+    """Open a working copy through ``make lab``, Run All Cells, save: no errors, checks answer.
+
+    Then, with the notebook open, ``make reset`` is refused and nothing changes; once its
+    tab's session is shut down, the reset goes through.
+    """
     import time
 
     from selenium.webdriver.common.by import By
@@ -277,10 +328,12 @@ def test_jupyterlab_runs_a_working_copy_with_the_project_kernel(browser, lab_ser
 
     from fairaudit._io import project_root
 
-    url, token, workspace, specs = lab_server
+    url, token, workspace, specs, env = lab_server
     before = _git_state(project_root())
+    kernel_name = "fairaudit (Python {}.{})".format(*__import__("sys").version_info[:2])
     assert specs["default"] == "fairaudit"
-    assert specs["kernelspecs"]["fairaudit"]["spec"]["display_name"] == "fairaudit (Python 3.11)"
+    assert specs["kernelspecs"]["fairaudit"]["spec"]["display_name"] == kernel_name
+    assert not (workspace / "04_audit_at_scale.ipynb").exists()  # not a workshop notebook
 
     name = "03_fairness_monitoring.ipynb"
     copy = workspace / name
@@ -289,15 +342,9 @@ def test_jupyterlab_runs_a_working_copy_with_the_project_kernel(browser, lab_ser
     wait = WebDriverWait(browser, 120)
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")))
     status = (By.CSS_SELECTOR, ".jp-Toolbar-kernelName")
-    wait.until(lambda d: "fairaudit (Python 3.11)" in d.find_element(*status).text)
+    wait.until(lambda d: kernel_name in d.find_element(*status).text)
 
-    def click_menu(label: str, item: str) -> None:
-        menu = f"//div[contains(@class,'lm-MenuBar-itemLabel') and text()='{label}']"
-        wait.until(ec.element_to_be_clickable((By.XPATH, menu))).click()
-        entry = f"//div[contains(@class,'lm-Menu-itemLabel') and text()='{item}']"
-        wait.until(ec.element_to_be_clickable((By.XPATH, entry))).click()
-
-    click_menu("Run", "Run All Cells")
+    _click_menu(browser, wait, "Run", "Run All Cells")
     prompts = (By.CSS_SELECTOR, ".jp-CodeCell .jp-InputPrompt")
     started = time.monotonic()
     while True:  # every code cell has run once nothing is queued ([*]) or unrun ([ ])
@@ -305,8 +352,8 @@ def test_jupyterlab_runs_a_working_copy_with_the_project_kernel(browser, lab_ser
         if texts and all(t.strip() not in ("[*]:", "[ ]:", "[ ]", "") for t in texts):
             break
         assert time.monotonic() - started < 300, texts
-        time.sleep(1)
-    click_menu("File", "Save Notebook")
+        time.sleep(1)  # polling the page: the condition is the prompts' text
+    _click_menu(browser, wait, "File", "Save Notebook")
     wait.until(lambda _: copy.read_text() != unchanged)
 
     saved = nbformat.read(copy, as_version=4)
@@ -319,3 +366,66 @@ def test_jupyterlab_runs_a_working_copy_with_the_project_kernel(browser, lab_ser
     assert len(said) == 3 and all(s.startswith("Not yet: ") for s in said), said
     assert saved.metadata.kernelspec["name"] == "fairaudit"
     assert _git_state(project_root()) == before
+
+    # No news pop-up: the setting make lab writes is in force, and no toast asks.
+    settings = _api(url, token, "/lab/api/settings/@jupyterlab/apputils-extension:notification")
+    assert settings["settings"]["fetchNews"] == "false"
+    toasts = " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, ".Toastify__toast"))
+    assert "news" not in toasts.casefold()
+
+    # Reset while the notebook is open in Lab: refused, naming the fix; nothing moves.
+    saved_text = copy.read_text()
+    reset = ["make", "--no-print-directory", "reset", "NOTEBOOK=03", f"WORKSPACE={workspace}"]
+    refused = subprocess.run(reset, cwd=project_root(), env=env, capture_output=True, text=True)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "is open in JupyterLab" in refused.stderr
+    assert "Close its tab and shut down its kernel" in refused.stderr
+    assert copy.read_text() == saved_text and not (workspace / "backups").exists()
+    for session in _api(url, token, "/api/sessions"):
+        if session["path"] == name:
+            _api(url, token, f"/api/sessions/{session['id']}", method="DELETE")
+    done = subprocess.run(reset, cwd=project_root(), env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert [p.read_text() for p in (workspace / "backups").iterdir()] == [saved_text]
+
+
+def test_the_explorer_figure_follows_its_slider_and_reads_at_1366_px(browser, lab_server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, token, _, _, _ = lab_server
+    browser.set_window_size(1366, 768)
+    try:
+        browser.get(f"{url}/lab/tree/explorer.ipynb?token={token}")
+        wait = WebDriverWait(browser, 120)
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")))
+        wait.until(lambda d: "fairaudit" in d.find_element(By.CSS_SELECTOR,
+                                                            ".jp-Toolbar-kernelName").text)  # fmt: skip
+        _click_menu(browser, wait, "Run", "Run All Cells")
+        image = (By.CSS_SELECTOR, ".jp-OutputArea .widget-image")
+        first = wait.until(ec.presence_of_element_located(image))
+        wait.until(lambda _: first.get_attribute("src") and first.size["width"] > 0)
+        before = first.get_attribute("src")
+        table = browser.find_element(By.CSS_SELECTOR, ".fairaudit-explorer")
+        text_before = table.text
+
+        handle = browser.find_elements(By.CSS_SELECTOR, ".widget-slider .noUi-handle")[0]
+        handle.click()
+        for _ in range(10):
+            handle.send_keys(Keys.ARROW_RIGHT)
+        wait.until(lambda d: d.find_element(*image).get_attribute("src") != before)
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".fairaudit-explorer").text
+                   != text_before)  # fmt: skip
+
+        # Readable at 1366 px: the figure fits its cell, the header cells do not overlap.
+        shown = browser.find_element(*image)
+        area = browser.find_element(By.CSS_SELECTOR, ".jp-OutputArea-output")
+        assert 0 < shown.size["width"] <= area.size["width"]
+        heads = browser.find_elements(By.CSS_SELECTOR, ".fairaudit-explorer thead th")
+        boxes = sorted((h.rect["x"], h.rect["x"] + h.rect["width"]) for h in heads if h.text)
+        assert len(boxes) >= 5
+        assert all(right <= nxt + 1 for (_, right), (nxt, _) in zip(boxes, boxes[1:])), boxes
+    finally:
+        browser.set_window_size(1280, 1600)

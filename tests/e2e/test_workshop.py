@@ -102,9 +102,8 @@ def test_teacher_copy_runs_all_and_every_check_says_correct_under_other_paramete
 
 def test_working_copies_are_made_once_never_overwritten_and_reset_keeps_a_backup(tmp_path):
     created, kept = make_copies(tmp_path)
-    assert sorted(p.name for p in created) == sorted(
-        p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb")
-    )
+    # the three case studies with exercises; notebook 04 (audit at scale) is not a workshop's
+    assert sorted(p.stem for p in created) == CASE_STUDIES
     assert not kept
     mine = tmp_path / "01_credit_loan.ipynb"
     edited = mine.read_text().replace("answer_fnr = None", "answer_fnr = 0.25")
@@ -123,7 +122,9 @@ def test_working_copies_are_made_once_never_overwritten_and_reset_keeps_a_backup
     _, third = reset_copy("01_credit_loan", tmp_path)
     assert len({backup, second, third}) == 3
     assert backup.read_text() == edited and second.read_text() == edited + " "
-    with pytest.raises(ValueError, match="no notebook '99'"):
+    with pytest.raises(ValueError, match="no workshop notebook '04'"):
+        reset_copy("04", tmp_path)
+    with pytest.raises(ValueError, match="no workshop notebook '99'"):
         reset_copy("99", tmp_path)
 
 
@@ -208,7 +209,7 @@ def test_reset_takes_the_notebook_name_as_data_not_as_a_command(tmp_path):
     )
     assert done.returncode == 2
     assert "INJECTED" not in done.stdout.splitlines()
-    assert "no notebook '01; echo INJECTED'" in done.stderr
+    assert "no workshop notebook '01; echo INJECTED'" in done.stderr
     assert "use one of 01_credit_loan" in done.stderr
     quoted = _make("reset", "NOTEBOOK=01' \"$(echo X)", f"WORKSPACE={tmp_path}", "VENV=" + sys.prefix)
     assert quoted.returncode == 2 and "$(echo X)" in quoted.stderr
