@@ -17,9 +17,9 @@ LAB_PORT  ?= 8888
 LAB_ARGS  ?=
 # Refuse an unsupported Python before installing anything. requirements.lock installs on 3.11.5
 # to 3.15; set-up, tests and every notebook were run on 3.11 and 3.13 (make test-pythons), and
-# the lock resolves to wheels on 3.12, 3.14 and 3.15 (not run here).
+# the lock resolves to wheels on 3.12, 3.14 and 3.15 (not run end to end).
 NEED_PYTHON = import sys; v = sys.version_info; sys.exit(0 if (3, 11, 5) <= v[:3] and v[:2] <= (3, 15) else 1)
-NEEDS = fairaudit needs Python 3.11.5 to 3.15 (run end to end on 3.11 and 3.13; 3.12, 3.14 and 3.15 install the same pins, not run here)
+NEEDS = fairaudit needs Python 3.11.5 to 3.15 (run end to end on 3.11 and 3.13; its pins resolve to wheels on 3.12, 3.14 and 3.15)
 STAMP  := $(VENV)/.fairaudit-installed
 # `make setup WHEELHOUSE=/path`: install from a folder of wheels (make wheelhouse), no network.
 WHEELHOUSE ?=

@@ -20,7 +20,6 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -61,7 +60,7 @@ def needs() -> str:
     """The sentence that names the Python versions, for every refusal."""
     return (
         f"fairaudit needs Python {_dotted(OLDEST)} to {_dotted(NEWEST)} (run end to end on "
-        f"{RUN}; {RESOLVED} install the same pins, not run here)"
+        f"{RUN}; its pins resolve to wheels on {RESOLVED})"
     )
 
 
@@ -110,7 +109,9 @@ def _run(command, **kwargs) -> None:
     print("+ " + " ".join(map(str, command)), flush=True)
     done = subprocess.run([str(c) for c in command], **kwargs)
     if done.returncode != 0:
-        raise SetupError(f"{Path(str(command[0])).name} failed (exit {done.returncode}); see above.")
+        raise SetupError(
+            f"{Path(str(command[0])).name} failed (exit {done.returncode}); see above."
+        )
 
 
 def _install_commands(python: Path, venv: Path, wheelhouse, installer: str) -> list[list]:
@@ -159,8 +160,8 @@ def setup(venv=".venv", wheelhouse=None, installer="auto", force=False) -> Path:
         wheelhouse = Path(wheelhouse).resolve()
         if not wheelhouse.is_dir() or not any(wheelhouse.glob("*.whl")):
             raise SetupError(
-                f"the wheelhouse {wheelhouse} holds no wheels; make one with: make wheelhouse "
-                "WHEELHOUSE=/path (or python -m fairaudit wheelhouse /path) where there is a network."
+                f"the wheelhouse {wheelhouse} holds no wheels; make one where there is a network: "
+                "make wheelhouse WHEELHOUSE=/path (or python -m fairaudit wheelhouse /path)."
             )
     python = venv_python(venv)
     if python.exists():
@@ -171,6 +172,7 @@ def setup(venv=".venv", wheelhouse=None, installer="auto", force=False) -> Path:
                 f"Remove it (rm -rf {venv}) and run this again."
             )
         if not force and up_to_date(venv):
+            (venv / STAMP).touch()  # for make: newer than the lock it was checked against
             print(f"Environment in {venv} is up to date.")
             return python
     else:
@@ -187,7 +189,10 @@ def setup(venv=".venv", wheelhouse=None, installer="auto", force=False) -> Path:
         for step in _install_commands(python, venv, wheelhouse, "pip"):
             _run(step, env=env)
     version = _version_of(python)
-    for name, shown in (("python3", None), ("fairaudit", f"fairaudit (Python {_dotted(version[:2])})")):
+    for name, shown in (
+        ("python3", None),
+        ("fairaudit", f"fairaudit (Python {_dotted(version[:2])})"),
+    ):
         spec = [python, "-m", "ipykernel", "install", "--sys-prefix", "--name", name]
         _run(spec + (["--display-name", shown] if shown else []), stdout=subprocess.DEVNULL)
     _kernel_hints(venv)
@@ -321,7 +326,14 @@ def main(argv=None) -> int:
             python = venv_python(venv) if up_to_date(venv) else setup(venv)
             argv = sys.argv[1:] if argv is None else list(argv)
             return subprocess.run(
-                [str(python), "-m", "fairaudit", "--venv", str(venv), *argv[argv.index(args.command):]]
+                [
+                    str(python),
+                    "-m",
+                    "fairaudit",
+                    "--venv",
+                    str(venv),
+                    *argv[argv.index(args.command) :],
+                ]
             ).returncode
         if args.command == "wheelhouse":
             wheelhouse(args.target, args.pythons, args.platforms)
@@ -332,7 +344,9 @@ def main(argv=None) -> int:
             for path in created:
                 print(f"created {path}")
             if kept:
-                print(f"kept your {len(kept)} existing copies (a fresh one: make reset NOTEBOOK=01)")
+                print(
+                    f"kept your {len(kept)} existing copies (a fresh one: make reset NOTEBOOK=01)"
+                )
             extra = [a for a in args.extra if a != "--"]
             command = lab_command(Path(sys.executable), args.workspace, args.port, extra)
             if os.name == "nt":

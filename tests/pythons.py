@@ -84,18 +84,55 @@ def one_python(python: str, work: Path) -> None:
     if not ok:
         return
     venv_python = project / ".venv" / "bin" / "python"
-    step(f"{tag} engines (Polars, PySpark)",
-         [venv_python, "-m", "pip", "install", "--quiet", "-r", "requirements-engines.lock"],
-         project)  # fmt: skip
+    step(
+        f"{tag} engines (Polars, PySpark)",
+        [venv_python, "-m", "pip", "install", "--quiet", "-r", "requirements-engines.lock"],
+        project,
+    )
     env = {"FAIRAUDIT_DATA_HOME": DATA}
-    step(f"{tag} unit tests", [venv_python, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                              "-n", "2", "tests/unit", "-p", "no:nbval"], project, env=env)  # fmt: skip
+    step(
+        f"{tag} unit tests",
+        [
+            venv_python,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-n",
+            "2",
+            "tests/unit",
+            "-p",
+            "no:nbval",
+        ],
+        project,
+        env=env,
+    )
     for study, params in QUICK.items():
-        step(f"{tag} fairaudit run {study} {' '.join(params[1::3])}",
-             [project / ".venv" / "bin" / "fairaudit", "run", study, *params], project, env=env)  # fmt: skip
-    step(f"{tag} strict nbval of the committed notebooks",
-         [venv_python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2",
-          "--dist", "loadfile", "notebooks"], project, env=env)  # fmt: skip
+        step(
+            f"{tag} fairaudit run {study} {' '.join(params[1::3])}",
+            [project / ".venv" / "bin" / "fairaudit", "run", study, *params],
+            project,
+            env=env,
+        )
+    step(
+        f"{tag} strict nbval of the committed notebooks",
+        [
+            venv_python,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-n",
+            "2",
+            "--dist",
+            "loadfile",
+            "notebooks",
+        ],
+        project,
+        env=env,
+    )
 
 
 def resolve(versions=("3.12", "3.14", "3.15")) -> None:
@@ -116,51 +153,108 @@ def resolve(versions=("3.12", "3.14", "3.15")) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             listing = Path(tmp) / "lock.txt"
             listing.write_text("\n".join(wanted) + "\n")
-            step(f"[{version}] lock resolves to wheels ({len(wanted)} pins)",
-                 [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet",
-                  "--only-binary=:all:", "--python-version", version, "--ignore-installed",
-                  "--target", Path(tmp) / "t", "-r", listing], ROOT)  # fmt: skip
+            step(
+                f"[{version}] lock resolves to wheels ({len(wanted)} pins)",
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--dry-run",
+                    "--quiet",
+                    "--only-binary=:all:",
+                    "--python-version",
+                    version,
+                    "--ignore-installed",
+                    "--target",
+                    Path(tmp) / "t",
+                    "-r",
+                    listing,
+                ],
+                ROOT,
+            )
 
 
 def offline(work: Path, installers: int) -> None:
     wheels = work / "wheelhouse"
-    ok, _ = step("make wheelhouse (this platform, Python 3.11)",
-                 ["make", "--no-print-directory", "wheelhouse", f"WHEELHOUSE={wheels}",
-                  "WHEELHOUSE_PYTHONS=3.11"], ROOT)  # fmt: skip
+    ok, _ = step(
+        "make wheelhouse (this platform, Python 3.11)",
+        [
+            "make",
+            "--no-print-directory",
+            "wheelhouse",
+            f"WHEELHOUSE={wheels}",
+            "WHEELHOUSE_PYTHONS=3.11",
+        ],
+        ROOT,
+    )
     if not ok:
         return
     size = sum(p.stat().st_size for p in wheels.glob("*")) / 1e6
     results.append(("wheelhouse", f"{len(list(wheels.glob('*.whl')))} wheels", f"{size:.0f} MB"))
     project = clone(work / "offline")
-    step("unshare -n make setup WHEELHOUSE=... (no network)",
-         ["unshare", "-n", "make", "--no-print-directory", "setup", f"WHEELHOUSE={wheels}"],
-         project)  # fmt: skip
-    step("the offline environment imports the package",
-         [project / ".venv" / "bin" / "python", "-c",
-          "import fairaudit.metrics, fairaudit.mitigation, jupyterlab; print('imports ok')"],
-         project)  # fmt: skip
+    step(
+        "unshare -n make setup WHEELHOUSE=... (no network)",
+        ["unshare", "-n", "make", "--no-print-directory", "setup", f"WHEELHOUSE={wheels}"],
+        project,
+    )
+    step(
+        "the offline environment imports the package",
+        [
+            project / ".venv" / "bin" / "python",
+            "-c",
+            "import fairaudit.metrics, fairaudit.mitigation, jupyterlab; print('imports ok')",
+        ],
+        project,
+    )
     times: dict[str, list[float]] = {"pip": [], "uv": []}
     for n in range(installers):
         for installer in ("pip", "uv"):  # interleaved: the machine is shared
             venv = work / f"venv-{installer}-{n}"
-            ok, took = step(f"set-up from the wheelhouse with {installer} (run {n + 1})",
-                            [sys.executable, "-m", "fairaudit", "--venv", venv, "setup",
-                             "--installer", installer, "--wheelhouse", wheels], ROOT,
-                            env={"PIP_NO_CACHE_DIR": "1", "UV_NO_CACHE": "1"})  # fmt: skip
+            ok, took = step(
+                f"set-up from the wheelhouse with {installer} (run {n + 1})",
+                [
+                    sys.executable,
+                    "-m",
+                    "fairaudit",
+                    "--venv",
+                    venv,
+                    "setup",
+                    "--installer",
+                    installer,
+                    "--wheelhouse",
+                    wheels,
+                ],
+                ROOT,
+                env={"PIP_NO_CACHE_DIR": "1", "UV_NO_CACHE": "1"},
+            )
             if ok:
                 times[installer].append(took)
-            freeze = subprocess.run([venv / "bin" / "python", "-m", "pip", "freeze",
-                                     "--exclude-editable"], capture_output=True, text=True)  # fmt: skip
+            freeze = subprocess.run(
+                [venv / "bin" / "python", "-m", "pip", "freeze", "--exclude-editable"],
+                capture_output=True,
+                text=True,
+            )
             (work / f"freeze-{installer}-{n}.txt").write_text(freeze.stdout)
             shutil.rmtree(venv, ignore_errors=True)
     for installer, took in times.items():
         if took:
             shown = ", ".join(f"{t:.1f}" for t in took)
-            results.append((f"set-up with {installer}", f"median {statistics.median(took):.1f} s",
-                            f"runs: {shown} s"))  # fmt: skip
+            results.append(
+                (
+                    f"set-up with {installer}",
+                    f"median {statistics.median(took):.1f} s",
+                    f"runs: {shown} s",
+                )
+            )
     frozen = {p.read_text() for p in work.glob("freeze-*.txt")}
-    results.append(("pip and uv install the same versions", "", "yes" if len(frozen) == 1 else
-                    "NO: the environments differ"))  # fmt: skip
+    results.append(
+        (
+            "pip and uv install the same versions",
+            "",
+            "yes" if len(frozen) == 1 else "NO: the environments differ",
+        )
+    )
 
 
 def main() -> int:

@@ -124,7 +124,12 @@ def check(name: str, answer, **evidence) -> None:
     except Exception as exc:  # feedback, not a stopped Run All
         verdict = Verdict(False, f"this answer could not be checked ({type(exc).__name__}: {exc}).")
     else:
-        if found.kind == "share" and not verdict.correct and not verdict.slip and not 0 <= value <= 1:
+        if (
+            found.kind == "share"
+            and not verdict.correct
+            and not verdict.slip
+            and not 0 <= value <= 1
+        ):
             verdict = Verdict(False, _out_of_range(value, found.answer))
     if verdict.correct:
         print(CORRECT + (f" ({verdict.message})" if verdict.message else ""))
@@ -261,7 +266,9 @@ def judge_number(value, expected, *, slips=(), otherwise: str, within=None) -> V
         return Verdict(True)
     low, high = within or (expected - TABLE_PRECISION, expected + TABLE_PRECISION)
     if low - 1e-12 <= value <= high + 1e-12:
-        return Verdict(True, f"rounded, as the numbers shown are; the exact value is {expected:.4f}")
+        return Verdict(
+            True, f"rounded, as the numbers shown are; the exact value is {expected:.4f}"
+        )
     for wrong, nudge in slips:
         if wrong is not None and math.isfinite(wrong) and close(value, wrong):
             return Verdict(False, nudge, slip=True)

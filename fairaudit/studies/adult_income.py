@@ -122,6 +122,7 @@ def perfect_classifier(value, *, y_true, sex):
 )
 def gate_failures(named, *, gate):
     """The checks whose ``passed`` is False, in any spelling, order or short name."""
+
     def spelled(c):
         return str(c).casefold().replace("_", " ")
 

@@ -227,7 +227,9 @@ EXPLORER_NOTEBOOK = {
             ),
         }
     ],
-    "metadata": {"kernelspec": {"name": "fairaudit", "display_name": "fairaudit", "language": "python"}},
+    "metadata": {
+        "kernelspec": {"name": "fairaudit", "display_name": "fairaudit", "language": "python"}
+    },
     "nbformat": 4,
     "nbformat_minor": 5,
 }
@@ -401,8 +403,8 @@ def test_the_explorer_figure_follows_its_slider_and_reads_at_1366_px(browser, la
         browser.get(f"{url}/lab/tree/explorer.ipynb?token={token}")
         wait = WebDriverWait(browser, 120)
         wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")))
-        wait.until(lambda d: "fairaudit" in d.find_element(By.CSS_SELECTOR,
-                                                            ".jp-Toolbar-kernelName").text)  # fmt: skip
+        kernel = (By.CSS_SELECTOR, ".jp-Toolbar-kernelName")
+        wait.until(lambda d: "fairaudit" in d.find_element(*kernel).text)
         _click_menu(browser, wait, "Run", "Run All Cells")
         image = (By.CSS_SELECTOR, ".jp-OutputArea .widget-image")
         first = wait.until(ec.presence_of_element_located(image))
@@ -426,6 +428,8 @@ def test_the_explorer_figure_follows_its_slider_and_reads_at_1366_px(browser, la
         heads = browser.find_elements(By.CSS_SELECTOR, ".fairaudit-explorer thead th")
         boxes = sorted((h.rect["x"], h.rect["x"] + h.rect["width"]) for h in heads if h.text)
         assert len(boxes) >= 5
-        assert all(right <= nxt + 1 for (_, right), (nxt, _) in zip(boxes, boxes[1:])), boxes
+        assert all(
+            right <= nxt + 1 for (_, right), (nxt, _) in zip(boxes, boxes[1:], strict=False)
+        ), boxes
     finally:
         browser.set_window_size(1280, 1600)

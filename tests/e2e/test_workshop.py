@@ -148,7 +148,9 @@ def test_wrong_python_is_refused_before_anything_is_installed(tmp_path):
     venv = tmp_path / "venv"
     done = _make("setup", f"PYTHON={fake}", f"VENV={venv}")
     assert done.returncode != 0
-    assert "fairaudit needs Python 3.11.5 to 3.15" in done.stderr and "Python 3.10.13" in done.stderr
+    assert (
+        "fairaudit needs Python 3.11.5 to 3.15" in done.stderr and "Python 3.10.13" in done.stderr
+    )
     assert "run end to end on 3.11 and 3.13" in done.stderr
     assert "make setup PYTHON=/path/to/python3.13" in done.stderr
     assert "Nothing was installed" in done.stderr
@@ -167,9 +169,7 @@ def test_the_supported_pythons_are_the_ones_the_documents_name():
 
 
 def test_setup_without_make_refuses_an_unsupported_python_before_installing(tmp_path):
-    old = next(
-        (p for p in ("python3.10", "python3.9", "python3.8") if shutil.which(p)), None
-    )
+    old = next((p for p in ("python3.10", "python3.9", "python3.8") if shutil.which(p)), None)
     if old is None or subprocess.run([old, "-V"], capture_output=True).returncode != 0:
         pytest.skip("no Python older than 3.11 on this machine")
     venv = tmp_path / "venv"
@@ -211,7 +211,9 @@ def test_reset_takes_the_notebook_name_as_data_not_as_a_command(tmp_path):
     assert "INJECTED" not in done.stdout.splitlines()
     assert "no workshop notebook '01; echo INJECTED'" in done.stderr
     assert "use one of 01_credit_loan" in done.stderr
-    quoted = _make("reset", "NOTEBOOK=01' \"$(echo X)", f"WORKSPACE={tmp_path}", "VENV=" + sys.prefix)
+    quoted = _make(
+        "reset", "NOTEBOOK=01' \"$(echo X)", f"WORKSPACE={tmp_path}", "VENV=" + sys.prefix
+    )
     assert quoted.returncode == 2 and "$(echo X)" in quoted.stderr
     assert not list(tmp_path.iterdir())  # nothing was made or moved
     empty = _make("reset", f"WORKSPACE={tmp_path}", "VENV=" + sys.prefix)

@@ -52,7 +52,9 @@ def _check_calls(path):
     return nb, calls
 
 
-@pytest.mark.parametrize("notebook", ["01_credit_loan", "02_adult_income", "03_fairness_monitoring"])
+@pytest.mark.parametrize(
+    "notebook", ["01_credit_loan", "02_adult_income", "03_fairness_monitoring"]
+)
 def test_every_first_nudge_names_the_variable_the_notebook_really_uses(capsys, notebook):
     nb, calls = _check_calls(ROOT / "notebooks" / f"{notebook}.ipynb")
     exercises = registered()
