@@ -264,7 +264,8 @@ def wheelhouse(target, pythons=None, platforms=("here",)) -> Path:
             else:
                 tag, sys_platform, os_name, system = PLATFORMS[name]
                 env = {"sys_platform": sys_platform, "os_name": os_name, "platform_system": system}
-            env |= {"python_version": version, "python_full_version": f"{version}.99"}
+            newest = f"{version}.99"  # the newest release of that minor version (3.11.0 is too old)
+            env |= {"python_version": version, "python_full_version": newest}
             wanted = []
             for line in lines:
                 req = Requirement(line)
@@ -276,7 +277,7 @@ def wheelhouse(target, pythons=None, platforms=("here",)) -> Path:
             where = ["--platform", tag] if tag else []
             _run([
                 sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-                "--only-binary=:all:", "--python-version", version, *where,
+                "--only-binary=:all:", "--python-version", newest, *where,
                 "--dest", target, "-r", listing,
             ])  # fmt: skip
             listing.unlink()

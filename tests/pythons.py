@@ -102,8 +102,6 @@ def one_python(python: str, work: Path) -> None:
             "-n",
             "2",
             "tests/unit",
-            "-p",
-            "no:nbval",
         ],
         project,
         env=env,

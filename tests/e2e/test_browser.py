@@ -371,7 +371,8 @@ def test_jupyterlab_runs_a_working_copy_with_the_project_kernel(browser, lab_ser
 
     # No news pop-up: the setting make lab writes is in force, and no toast asks.
     settings = _api(url, token, "/lab/api/settings/@jupyterlab/apputils-extension:notification")
-    assert settings["settings"]["fetchNews"] == "false"
+    assert settings["schema"]["properties"]["fetchNews"]["default"] == "false"
+    assert settings["settings"].get("fetchNews", "false") == "false"
     toasts = " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, ".Toastify__toast"))
     assert "news" not in toasts.casefold()
 
@@ -423,8 +424,11 @@ def test_the_explorer_figure_follows_its_slider_and_reads_at_1366_px(browser, la
 
         # Readable at 1366 px: the figure fits its cell, the header cells do not overlap.
         shown = browser.find_element(*image)
-        area = browser.find_element(By.CSS_SELECTOR, ".jp-OutputArea-output")
+        area = shown.find_element(By.XPATH, "./ancestor::div[contains(@class, 'jp-OutputArea')]")
         assert 0 < shown.size["width"] <= area.size["width"]
+        assert shown.rect["x"] + shown.rect["width"] <= browser.execute_script(
+            "return document.documentElement.clientWidth;"
+        )
         heads = browser.find_elements(By.CSS_SELECTOR, ".fairaudit-explorer thead th")
         boxes = sorted((h.rect["x"], h.rect["x"] + h.rect["width"]) for h in heads if h.text)
         assert len(boxes) >= 5
