@@ -414,26 +414,49 @@ def test_the_explorer_figure_follows_its_slider_and_reads_at_1366_px(browser, la
         table = browser.find_element(By.CSS_SELECTOR, ".fairaudit-explorer")
         text_before = table.text
 
+        # The first slider (graduate school) up by ten steps, to 0.60: the figure and the
+        # table then show the rates of those thresholds (computed here the same way).
+        import numpy as np
+
+        from fairaudit.reporting import threshold_rates
+
+        rng = np.random.default_rng(0)
+        y = rng.integers(0, 2, 2000)
+        scores = np.clip(0.3 * y + 0.7 * rng.random(2000), 0, 1)
+        groups = rng.choice(["graduate school", "high school"], 2000)
+        thresholds = {"graduate school": 0.6, "high school": 0.5}
+        _, summary = threshold_rates(y, scores, groups, thresholds)
+        expected = f"disparate impact {summary['disparate_impact']:.3f}"
+
         handle = browser.find_elements(By.CSS_SELECTOR, ".widget-slider .noUi-handle")[0]
         handle.click()
         for _ in range(10):
             handle.send_keys(Keys.ARROW_RIGHT)
+        wait.until(lambda d: expected in d.find_element(By.CSS_SELECTOR, ".widget-html").text)
         wait.until(lambda d: d.find_element(*image).get_attribute("src") != before)
-        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".fairaudit-explorer").text
-                   != text_before)  # fmt: skip
+        assert text_before != browser.find_element(By.CSS_SELECTOR, ".fairaudit-explorer").text
 
-        # Readable at 1366 px: the figure fits its cell, the header cells do not overlap.
-        shown = browser.find_element(*image)
-        area = shown.find_element(By.XPATH, "./ancestor::div[contains(@class, 'jp-OutputArea')]")
-        assert 0 < shown.size["width"] <= area.size["width"]
-        assert shown.rect["x"] + shown.rect["width"] <= browser.execute_script(
-            "return document.documentElement.clientWidth;"
+        # Readable at 1366 px: the figure fits its cell and the window, the header cells do
+        # not overlap (read in one script, so a redraw cannot come between the reads).
+        layout = browser.execute_script(
+            """
+            const img = document.querySelector('.jp-OutputArea .widget-image');
+            const area = img.closest('.jp-OutputArea-output').getBoundingClientRect();
+            const heads = Array.from(document.querySelectorAll('.fairaudit-explorer thead th'))
+              .filter(t => t.textContent.trim())
+              .map(t => { const r = t.getBoundingClientRect(); return [r.left, r.right]; });
+            const box = img.getBoundingClientRect();
+            return {img: [box.left, box.right], area: [area.left, area.right],
+                    width: document.documentElement.clientWidth, heads: heads};
+            """
         )
-        heads = browser.find_elements(By.CSS_SELECTOR, ".fairaudit-explorer thead th")
-        boxes = sorted((h.rect["x"], h.rect["x"] + h.rect["width"]) for h in heads if h.text)
+        left, right = layout["img"]
+        assert 0 < right - left and layout["area"][0] - 1 <= left and right <= layout["area"][1] + 1
+        assert right <= layout["width"]
+        boxes = sorted(layout["heads"])
         assert len(boxes) >= 5
         assert all(
-            right <= nxt + 1 for (_, right), (nxt, _) in zip(boxes, boxes[1:], strict=False)
+            end <= start + 1 for (_, end), (start, _) in zip(boxes, boxes[1:], strict=False)
         ), boxes
     finally:
         browser.set_window_size(1280, 1600)
