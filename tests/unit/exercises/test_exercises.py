@@ -173,27 +173,38 @@ def test_smallest_denominator_counts_defaulters_not_rows(capsys, credit):
 
 
 def test_who_bears_errors_asks_whose_declined_share_rose_most(capsys, credit):
-    y, pred, groups, result = credit
-    rng = np.random.default_rng(5)
-    mitigated = np.where(rng.random(len(y)) < 0.3, 1 - pred, pred)
-    after = audit(y, mitigated, groups, n_boot=0)
+    from fairaudit.metrics import audit_from_counts
 
-    def fnr(decisions):
-        return {g: 1 - decisions[(groups == g) & (y == 1)].mean() for g in ("a", "b", "c")}
+    def counts(fn_a, fn_b):  # 100 repayers and 100 defaulters per group
+        table = {"a": [100 - fn_a, 50, fn_a, 50], "b": [100 - fn_b, 50, fn_b, 50]}
+        frame = pd.DataFrame.from_dict(table, orient="index", columns=["tp", "fp", "fn", "tn"])
+        return audit_from_counts(frame, n_boot=0)
 
-    before_rates, after_rates = fnr(pred), fnr(mitigated)
-    rise = {g: after_rates[g] - before_rates[g] for g in before_rates}
-    most = max(rise, key=rise.get)
+    # declined repayers: a 10 % -> 20 % (rose 10 points), b 30 % -> 32 % (rose 2, highest after)
+    before, after = counts(10, 30), counts(20, 32)
     name = "credit-loan/who-bears-errors"
-    args = dict(result=after, before=result)
-    assert said(capsys, name, f"  {most.upper()} ", **args) == "Correct"
-    highest = max(after_rates, key=after_rates.get)
-    if highest != most:  # the misleading answer of the old question gets its own nudge
-        assert "*rose* most" in said(capsys, name, highest, **args)
+    args = dict(result=after, before=before)
+    assert said(capsys, name, "  A ", **args) == "Correct"
+    # the answer to the old, ambiguous question gets its own nudge
+    assert "*rose* most" in said(capsys, name, "b", **args)
     assert "name one of the groups" in said(capsys, name, "zzz", **args)
     assert "as text" in said(capsys, name, 3, **args)
     # an older notebook without `before`: the highest rate after mitigation
-    assert said(capsys, name, highest, result=after) == "Correct"
+    assert said(capsys, name, "b", result=after) == "Correct"
+    assert said(capsys, name, "a", result=after).startswith("Not yet")
+    # with the audit of real decisions: the group MetricFrame finds with the largest rise
+    y, pred, groups, result = credit
+    rng = np.random.default_rng(5)
+    mitigated = np.where(rng.random(len(y)) < 0.3, 1 - pred, pred)
+    fnr = {
+        label: MetricFrame(
+            metrics=false_negative_rate, y_true=y, y_pred=d, sensitive_features=groups
+        ).by_group
+        for label, d in (("before", pred), ("after", mitigated))
+    }
+    most = (fnr["after"] - fnr["before"]).idxmax()
+    real = dict(result=audit(y, mitigated, groups, n_boot=0), before=result)
+    assert said(capsys, name, most, **real) == "Correct"
 
 
 def test_adult_base_rates_accept_the_printed_percentages_and_say_they_are_rounded(capsys):
