@@ -135,7 +135,7 @@ def student_html(source: str | Path) -> str:
     return body
 
 
-def build_workshop(target: str | Path = "workshop") -> dict[str, list[Path]]:
+def build_workshop(target: str | Path = "workshop", *, html: bool = True) -> dict[str, list[Path]]:
     """Write ``target/student``, ``target/teacher`` and ``target/html`` for every case study.
 
     A copy edited since the last build (its content is not what this function wrote) is
@@ -145,6 +145,8 @@ def build_workshop(target: str | Path = "workshop") -> dict[str, list[Path]]:
     ----------
     target : path, default "workshop"
         Relative paths are taken from the project root.
+    html : bool, default True
+        Also render the student copies as HTML pages (``target/html``).
 
     Returns
     -------
@@ -155,7 +157,7 @@ def build_workshop(target: str | Path = "workshop") -> dict[str, list[Path]]:
     record = target / BUILT
     built = json.loads(record.read_text()) if record.is_file() else {}
     written: dict[str, list[Path]] = {"backups": []}
-    for variant in (*VARIANTS, "html"):
+    for variant in (*VARIANTS, "html") if html else VARIANTS:
         for source in _notebooks():
             if variant == "html":
                 out, text = target / "html" / f"{source.stem}.html", student_html(source)
