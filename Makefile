@@ -1,7 +1,8 @@
 # The few commands a newcomer needs. `make run` and `make test` set everything up
 # on first use and do nothing more on later calls unless the pins or the package change.
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# A supported Python on PATH (see NEED_PYTHON), 3.11 first (the committed outputs' own), else python3.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.13 || command -v python3.12 || command -v python3.14 || command -v python3.15 || command -v python3)
 # An active conda environment (other than base) is used as it is, e.g. after
 #   conda env create -f environment.yml && conda activate fairaudit
 # otherwise the project gets its own virtual environment in .venv.
@@ -14,9 +15,18 @@ BIN    := $(VENV)/bin
 WORKSPACE ?= workspace
 LAB_PORT  ?= 8888
 LAB_ARGS  ?=
-# Refuse a Python other than 3.11 before installing anything: the pins are for 3.11.
-NEED_311 = import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)
+# Refuse an unsupported Python before installing anything. requirements.lock installs on 3.11.5
+# to 3.15; set-up, tests and every notebook were run on 3.11 and 3.13 (make test-pythons), and
+# the lock resolves to wheels on 3.12, 3.14 and 3.15 (not run end to end).
+NEED_PYTHON = import sys; v = sys.version_info; sys.exit(0 if (3, 11, 5) <= v[:3] and v[:2] <= (3, 15) else 1)
+NEEDS = fairaudit needs Python 3.11.5 to 3.15 (run end to end on 3.11 and 3.13; its pins resolve to wheels on 3.12, 3.14 and 3.15)
 STAMP  := $(VENV)/.fairaudit-installed
+# `make setup WHEELHOUSE=/path`: install from a folder of wheels (make wheelhouse), no network.
+WHEELHOUSE ?=
+# `make wheelhouse`: which Python versions and platforms (here, linux, linux-arm, windows, macos,
+# macos-intel) the folder serves.
+WHEELHOUSE_PYTHONS ?= 3.11 3.12 3.13 3.14
+WHEELHOUSE_PLATFORMS ?= here
 ENGINES := $(VENV)/.fairaudit-engines
 
 # Reproducible notebook outputs: fixed hash seed, and the venv's Jupyter kernel
@@ -24,23 +34,16 @@ ENGINES := $(VENV)/.fairaudit-engines
 export PYTHONHASHSEED := 0
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: setup run test test-cpu mutants hypothesis bench lint lock clean clean-data screenshot notebooks lab reset workshop
+.PHONY: setup run test test-cpu mutants hypothesis bench lint lock clean clean-data screenshot notebooks \
+  lab reset workshop wheelhouse test-pythons
 
 setup: $(STAMP)
 
-$(BIN)/python:
-	@$(PYTHON) -c '$(NEED_311)' 2>/dev/null || { echo "error: fairaudit needs Python 3.11, and '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing). Nothing was installed. Install Python 3.11 and run: make setup PYTHON=/path/to/python3.11 (or use conda: conda env create -f environment.yml && conda activate fairaudit && make setup)" >&2; exit 2; }
-	$(PYTHON) -m venv $(VENV)
-
-$(STAMP): requirements.lock pyproject.toml | $(BIN)/python
-	@$(BIN)/python -c '$(NEED_311)' || { echo "error: $(VENV) holds $$($(BIN)/python --version 2>&1), but fairaudit needs Python 3.11. Nothing was installed. Remove it (rm -rf $(VENV)) and run: make setup PYTHON=/path/to/python3.11" >&2; exit 2; }
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps -e .
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
-	$(BIN)/python -m ipykernel install --sys-prefix --name fairaudit --display-name "fairaudit (Python 3.11)" > /dev/null
-	@touch $@
-	@echo "Environment ready in $(VENV)."
+# The set-up itself is `python -m fairaudit setup` (also the path without make): a virtual
+# environment, the lock installed with uv (pip where uv fails), the project, its kernel.
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c '$(NEED_PYTHON)' 2>/dev/null || { echo "error: $(NEEDS), and '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing). Nothing was installed. Install one and run: make setup PYTHON=/path/to/python3.13 (or use conda: conda env create -f environment.yml && conda activate fairaudit && make setup)" >&2; exit 2; }
+	$(PYTHON) -m fairaudit --venv "$(VENV)" setup $(if $(filter wheelhouse,$(MAKECMDGOALS)),,$(if $(WHEELHOUSE),--wheelhouse "$(WHEELHOUSE)"))
 
 # Polars and PySpark for the tests that audit tables in place; not part of `make setup`.
 $(ENGINES): requirements-engines.lock | $(STAMP)
@@ -71,22 +74,34 @@ hypothesis: setup $(ENGINES)
 	FAIRAUDIT_HYPOTHESIS=thorough $(BIN)/python -m pytest -n 2 --dist loadfile -m hypothesis tests/unit
 
 # JupyterLab on your working copies in $(WORKSPACE)/ (git-ignored; made on first use from the
-# committed notebooks, without solutions, and never overwritten), with the project's kernel.
+# committed notebooks, without solutions, and never overwritten), with the project's kernel
+# as the default and no news pop-up (python -m fairaudit lab does the same).
 lab: setup
-	@$(BIN)/python -m fairaudit.exercises copies $(WORKSPACE)
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORKSPACE) --ServerApp.port=$(LAB_PORT) \
-	  --MappingKernelManager.default_kernel_name=fairaudit \
-	  $(if $(filter 0,$(shell id -u)),--allow-root --no-browser) $(LAB_ARGS)
+	@$(BIN)/python -m fairaudit --venv "$(VENV)" lab --workspace "$(WORKSPACE)" --port "$(LAB_PORT)" -- $(LAB_ARGS)
 
 # A fresh working copy of one notebook: make reset NOTEBOOK=01 (your old copy goes to
-# $(WORKSPACE)/.backups/).
+# $(WORKSPACE)/backups/). Refused while JupyterLab has the notebook open.
+reset: export FAIRAUDIT_NOTEBOOK := $(value NOTEBOOK)
 reset: setup
-	@test -n "$(NOTEBOOK)" || { echo "error: name the notebook, e.g. make reset NOTEBOOK=01" >&2; exit 2; }
-	@$(BIN)/python -m fairaudit.exercises reset $(NOTEBOOK) $(WORKSPACE)
+	@test -n "$$FAIRAUDIT_NOTEBOOK" || { echo "error: name the notebook, e.g. make reset NOTEBOOK=01" >&2; exit 2; }
+	@$(BIN)/python -m fairaudit --venv "$(VENV)" reset --workspace "$(WORKSPACE)" -- "$$FAIRAUDIT_NOTEBOOK"
 
-# Teachers: workshop/student (no solutions, no outputs) and workshop/teacher (everything).
+# Teachers: workshop/student (no solutions, no outputs), workshop/teacher (everything) and
+# workshop/html (the student copy rendered, for an attendee without a laptop). Copies you
+# edited are kept in workshop/backups/ first.
 workshop: setup
-	@$(BIN)/python -m fairaudit.exercises build workshop
+	@$(BIN)/python -m fairaudit --venv "$(VENV)" workshop
+
+# Teachers, before a room without Wi-Fi: every pinned wheel in one folder (see WHEELHOUSE_*).
+wheelhouse: setup
+	@test -n "$(WHEELHOUSE)" || { echo "error: name the folder, e.g. make wheelhouse WHEELHOUSE=/media/stick/wheels" >&2; exit 2; }
+	@$(BIN)/python -m fairaudit --venv "$(VENV)" wheelhouse "$(WHEELHOUSE)" --python $(WHEELHOUSE_PYTHONS) --platform $(WHEELHOUSE_PLATFORMS)
+
+# Maintainers, on demand (not in make test): fresh clones set up and run the unit tests and
+# every notebook at sample_fraction 0.2 on each Python in PYTHONS, and the lock resolves to
+# wheels on 3.12, 3.14 and 3.15. PYTHONS defaults to python3.11 and python3.13 on PATH.
+test-pythons:
+	$(PYTHON) tests/pythons.py $(PYTHONS)
 
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
@@ -95,12 +110,14 @@ lint: setup
 	$(BIN)/ruff check fairaudit tests benchmarks notebooks
 	$(BIN)/ruff format --check fairaudit tests benchmarks
 
-# Re-pin after changing the ranges in pyproject.toml.
-lock: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	@{ echo "# Exact versions of every package (direct and transitive) for reproducible notebook outputs."; \
-	   echo "# Regenerate with: make lock   (then re-run the notebooks and commit their outputs)"; \
-	   $(BIN)/python -m pip freeze --exclude-editable | grep -viE '^(pip|setuptools|wheel)=='; } > requirements.lock
+# Re-pin after changing the ranges in pyproject.toml: one lock for every platform and supported
+# Python (uv's universal resolution). Every current pin is kept (the lock is its own constraint);
+# to move one, delete its line(s) in requirements.lock first.
+lock: setup
+	@sed -n '/^#/p' requirements.lock > .lock-header && sed '/^#/d' requirements.lock > .lock-pins
+	UV_PYTHON_DOWNLOADS=never $(BIN)/uv pip compile pyproject.toml --extra dev --universal \
+	  --python-version 3.11.5 --no-header --no-annotate --quiet -c .lock-pins -o .lock-new
+	@cat .lock-header .lock-new > requirements.lock; rm -f .lock-header .lock-pins .lock-new
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

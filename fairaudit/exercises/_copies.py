@@ -3,21 +3,35 @@
 * ``student``: cells tagged ``solution`` removed, outputs cleared. Run All completes
   and every self-check says "Not yet".
 * ``teacher``: everything kept, with the committed outputs. Every check says "Correct".
+* ``html``: the student copy rendered with the committed outputs (the checks' outputs
+  cleared), for an attendee who follows along without a laptop.
 
 Working copies (``make lab``) are student copies made once per notebook: an existing
-copy is never overwritten; :func:`reset_copy` moves it to ``.backups/`` first.
+copy is never overwritten; :func:`reset_copy` moves it to ``backups/`` first (a folder
+JupyterLab shows), and refuses while a running JupyterLab has the notebook open. A
+workshop copy that was edited since it was built is moved to ``backups/`` the same way.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 import time
 from pathlib import Path
 
 from fairaudit._io import project_root, write_text_atomic
+from fairaudit.exercises._lab import NotebookOpenError, open_in_lab
 
 VARIANTS = ("student", "teacher")
-KERNEL = {"name": "fairaudit", "display_name": "fairaudit (Python 3.11)", "language": "python"}
+BACKUPS = "backups"
+#: What ``build_workshop`` wrote last, by relative path: an edited copy differs from it.
+BUILT = ".fairaudit-built.json"
+KERNEL = {
+    "name": "fairaudit",
+    "display_name": "fairaudit (Python {}.{})".format(*sys.version_info[:2]),
+    "language": "python",
+}
 
 
 def _at_root(target) -> Path:
@@ -26,15 +40,38 @@ def _at_root(target) -> Path:
 
 
 def _notebooks() -> list[Path]:
-    return sorted((project_root() / "notebooks").glob("[0-9]*.ipynb"))
+    """The case studies a workshop uses: the notebooks with exercises (not 04, the scale study)."""
+    return [
+        path
+        for path in sorted((project_root() / "notebooks").glob("[0-9]*.ipynb"))
+        if '"exercise"' in path.read_text()
+    ]
 
 
 def _notebook_named(name: str) -> Path:
-    found = [p for p in _notebooks() if name in (p.name, p.stem, p.stem.split("_")[0])]
+    found = [p for p in _notebooks() if str(name) in (p.name, p.stem, p.stem.split("_")[0])]
     if len(found) != 1:
         names = ", ".join(p.stem for p in _notebooks())
-        raise ValueError(f"no notebook {name!r}: use one of {names} (or its number, e.g. 01)")
+        raise ValueError(
+            f"no workshop notebook {name!r}: use one of {names} (or its number, e.g. 01)"
+        )
     return found[0]
+
+
+def _backup(path: Path, folder: Path) -> Path:
+    """Move ``path`` into ``folder`` under a time-stamped name; never over another backup."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    backup, n = folder / f"{path.stem}-{stamp}{path.suffix}", 2
+    while backup.exists():  # two in one second keep both
+        backup = folder / f"{path.stem}-{stamp}-{n}{path.suffix}"
+        n += 1
+    folder.mkdir(parents=True, exist_ok=True)
+    path.replace(backup)
+    return backup
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def convert(source: str | Path, variant: str) -> str:
@@ -79,25 +116,61 @@ def convert(source: str | Path, variant: str) -> str:
     return nbformat.writes(nb)
 
 
-def build_workshop(target: str | Path = "workshop") -> dict[str, list[Path]]:
-    """Write ``target/student`` and ``target/teacher`` copies of every case study.
+def student_html(source: str | Path) -> str:
+    """The student copy of ``source`` rendered as one HTML page, with the committed outputs.
+
+    Solutions are removed and the self-checks' outputs cleared (they answered the
+    solutions); everything else is as committed, figures embedded.
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.reads(convert(source, "teacher"), as_version=4)
+    nb.cells = [c for c in nb.cells if "solution" not in c.metadata.get("tags", [])]
+    for cell in nb.cells:
+        if "check" in cell.metadata.get("tags", []):
+            cell.outputs = []
+    nb.metadata.pop("widgets", None)
+    body, _ = HTMLExporter(embed_images=True).from_notebook_node(nb)
+    return body
+
+
+def build_workshop(target: str | Path = "workshop", *, html: bool = True) -> dict[str, list[Path]]:
+    """Write ``target/student``, ``target/teacher`` and ``target/html`` for every case study.
+
+    A copy edited since the last build (its content is not what this function wrote) is
+    moved to ``target/backups/<variant>/`` first, so a teacher's added cells are kept.
 
     Parameters
     ----------
     target : path, default "workshop"
         Relative paths are taken from the project root.
+    html : bool, default True
+        Also render the student copies as HTML pages (``target/html``).
 
     Returns
     -------
     dict
-        The files written, per variant.
+        The files written, per variant, and ``"backups"``: the edited copies kept.
     """
     target = _at_root(target)
-    written: dict[str, list[Path]] = {}
-    for variant in VARIANTS:
+    record = target / BUILT
+    built = json.loads(record.read_text()) if record.is_file() else {}
+    written: dict[str, list[Path]] = {"backups": []}
+    for variant in (*VARIANTS, "html") if html else VARIANTS:
         for source in _notebooks():
-            out = write_text_atomic(target / variant / source.name, convert(source, variant))
-            written.setdefault(variant, []).append(out)
+            if variant == "html":
+                out, text = target / "html" / f"{source.stem}.html", student_html(source)
+            else:
+                out, text = target / variant / source.name, convert(source, variant)
+            key = out.relative_to(target).as_posix()
+            if out.exists():
+                current = _digest(out.read_text(errors="replace"))
+                if current not in (built.get(key), _digest(text)):
+                    written["backups"].append(_backup(out, target / BACKUPS / variant))
+            written.setdefault(variant, []).append(write_text_atomic(out, text))
+            built[key] = _digest(text)
+    write_text_atomic(record, json.dumps(built, indent=1, sort_keys=True))
     return written
 
 
@@ -120,7 +193,7 @@ def make_copies(target: str | Path = "workspace") -> tuple[list[Path], list[Path
 
 
 def reset_copy(name: str, target: str | Path = "workspace") -> tuple[Path, Path | None]:
-    """Replace one working copy with a fresh one; the old copy moves to ``.backups/``.
+    """Replace one working copy with a fresh one; the old copy moves to ``backups/``.
 
     Returns
     -------
@@ -130,48 +203,21 @@ def reset_copy(name: str, target: str | Path = "workspace") -> tuple[Path, Path 
     ------
     ValueError
         If ``name`` matches no case study.
+    NotebookOpenError
+        If a running JupyterLab has the copy open (replacing it then could be undone by
+        the next save in Lab); nothing is changed.
     """
     source = _notebook_named(name)
     target = _at_root(target)
     copy, backup = target / source.name, None
     if copy.exists():
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        backup = target / ".backups" / f"{source.stem}-{stamp}.ipynb"
-        n = 2
-        while backup.exists():  # two resets in one second keep both old copies
-            backup = target / ".backups" / f"{source.stem}-{stamp}-{n}.ipynb"
-            n += 1
-        backup.parent.mkdir(parents=True, exist_ok=True)
-        copy.replace(backup)
+        servers = open_in_lab(copy)
+        if servers:
+            raise NotebookOpenError(
+                f"{source.name} is open in JupyterLab ({servers[0]}); nothing was reset. Close "
+                "its tab and shut down its kernel (File > Close and Shut Down Notebook), then "
+                "reset again."
+            )
+        backup = _backup(copy, target / BACKUPS)
     write_text_atomic(copy, convert(source, "student"))
     return copy, backup
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m fairaudit.exercises build|copies|reset ...`` (used by the Makefile)."""
-    args = sys.argv[1:] if argv is None else argv
-    try:
-        if args[:1] == ["build"] and len(args) <= 2:
-            for variant, files in build_workshop(*args[1:]).items():
-                print(f"{variant}: {len(files)} notebooks in {files[0].parent}")
-        elif args[:1] == ["copies"] and len(args) <= 2:
-            created, kept = make_copies(*args[1:])
-            for path in created:
-                print(f"created {path}")
-            if kept:
-                print(f"kept your {len(kept)} existing copies (reset one: make reset NOTEBOOK=01)")
-        elif args[:1] == ["reset"] and len(args) in (2, 3):
-            copy, backup = reset_copy(*args[1:])
-            moved = f"; your previous copy is in {backup}" if backup else ""
-            print(f"fresh copy: {copy}{moved}")
-        else:
-            print(
-                "usage: python -m fairaudit.exercises build [DIR] | copies [DIR] | "
-                "reset NOTEBOOK [DIR]",
-                file=sys.stderr,
-            )
-            return 2
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0

@@ -45,7 +45,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import skops.io as sio
 
 from fairaudit._io import sha256_bytes, to_jsonable, write_bytes_atomic, write_json_atomic
 from fairaudit._validation import group_key, group_keys
@@ -334,6 +333,8 @@ class DecisionRule:
         path = Path(path)
         if path.suffix != ".skops":
             raise ValueError(f"Save decision rules with a '.skops' suffix, got {path.name!r}.")
+        import skops.io as sio  # here, not at import: it loads every estimator (3 s)
+
         path.parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         sio.dump(self._payload(), buffer)
@@ -390,6 +391,8 @@ class DecisionRule:
                 f"Foreign sidecar: {side} is not a fairaudit decision-rule sidecar (format "
                 f"{found!r}, expected {FORMAT!r}); load only rules written by DecisionRule.save."
             )
+        import skops.io as sio  # here, not at import: it loads every estimator (3 s)
+
         data = path.read_bytes()
         digest = sha256_bytes(data)
         if digest != meta.get("sha256"):

@@ -7,12 +7,16 @@ rate is the approved share, as everywhere in this project.
 
 from __future__ import annotations
 
+import io
+import warnings
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_consistent_length
+
+from fairaudit.metrics import UndefinedMetricWarning, audit
 
 RATE_NAMES = {
     "selection_rate": "approved share",
@@ -61,25 +65,23 @@ def threshold_rates(
     missing = [n for n in names if n not in thresholds]
     if missing:
         raise ValueError(f"no threshold for group(s) {missing}; pass one per group {names}")
-    predicted = s >= np.array([thresholds[x] for x in g])
-    rows = {}
-    for name in names:
-        mine = g == name
-        pos, neg = mine & (y == 1), mine & (y == 0)
-        rows[name] = {
-            "threshold": thresholds[name],
-            "count": int(mine.sum()),
-            "selection_rate": float(predicted[mine].mean()),
-            "true_positive_rate": float(predicted[pos].mean()) if pos.any() else np.nan,
-            "false_positive_rate": float(predicted[neg].mean()) if neg.any() else np.nan,
-        }
-    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("group")
-    selected = table["selection_rate"]
+    predicted = (s >= np.array([thresholds[x] for x in g])).astype(int)
+    with warnings.catch_warnings():  # an undefined rate is NaN in the table, as it says
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        result = audit(y, predicted, g, n_boot=0, min_group_size=1)
+    rates = result.by_group.reindex(names)
+    table = pd.DataFrame(
+        {
+            "threshold": [thresholds[n] for n in names],
+            "count": rates["count"].to_numpy(),
+            **{name: rates[name].to_numpy() for name in RATE_NAMES},
+        },
+        index=pd.Index(names, name="group"),
+    )
+    di = result.disparate_impact["disparate_impact"]
     summary = {
-        "accuracy": float((predicted == (y == 1)).mean()),
-        "disparate_impact": float(selected.min() / selected.max())
-        if selected.max() > 0
-        else np.nan,
+        "accuracy": float(result.overall["accuracy"]),
+        "disparate_impact": float(di.min()) if di.notna().any() else np.nan,
     }
     return table, summary
 
@@ -115,20 +117,41 @@ def plot_threshold_rates(table: pd.DataFrame, summary: Mapping[str, float], *, a
     return ax.figure
 
 
+#: The table's look inside the widget, which JupyterLab's notebook styles do not reach:
+#: spaced columns, headers that wrap instead of running together.
+_TABLE_STYLE = (
+    "<style>.fairaudit-explorer {border-collapse: collapse; font-size: 13px} "
+    ".fairaudit-explorer th, .fairaudit-explorer td {padding: 3px 10px; text-align: right} "
+    ".fairaudit-explorer thead th {vertical-align: bottom; max-width: 9em; "
+    "border-bottom: 1px solid #888}</style>"
+)
+
+
 def _html(table: pd.DataFrame, summary: Mapping[str, float]) -> str:
     shown = table.rename(columns=RATE_NAMES).round(3)
     return (
-        shown.to_html(border=0)
+        _TABLE_STYLE
+        + shown.to_html(border=0, classes="fairaudit-explorer")
         + f"<p><b>disparate impact</b> {summary['disparate_impact']:.3f} &nbsp; "
         f"<b>accuracy</b> {summary['accuracy']:.3f}</p>"
     )
 
 
-def threshold_explorer(y_true, scores, groups, thresholds: Mapping | float = 0.5):
-    """A widget: one threshold slider per group, and the rates they give, updated live.
+def _png(table: pd.DataFrame, summary: Mapping[str, float], figure) -> bytes:
+    """The figure of :func:`plot_threshold_rates`, redrawn on ``figure``, as PNG bytes."""
+    figure.clear()
+    plot_threshold_rates(table, summary, ax=figure.add_subplot())
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()
 
-    Needs ipywidgets and a live JupyterLab kernel; a saved notebook shows the widget's
-    one-line description instead (pair it with :func:`plot_threshold_rates` for readers).
+
+def threshold_explorer(y_true, scores, groups, thresholds: Mapping | float = 0.5):
+    """A widget: one threshold slider per group, and the figure and table of their rates.
+
+    Releasing a slider redraws the figure and the table together. Needs ipywidgets and a
+    live JupyterLab kernel; a saved notebook shows the widget's one-line description
+    instead (pair it with :func:`plot_threshold_rates` for readers).
 
     Parameters
     ----------
@@ -140,8 +163,10 @@ def threshold_explorer(y_true, scores, groups, thresholds: Mapping | float = 0.5
     Returns
     -------
     ipywidgets.VBox
+        Its children: the sliders (in a box), the figure (an ``Image``), the table (``HTML``).
     """
     import ipywidgets as widgets
+    from matplotlib.figure import Figure
 
     table, summary = threshold_rates(y_true, scores, groups, thresholds)
     sliders = {
@@ -151,16 +176,23 @@ def threshold_explorer(y_true, scores, groups, thresholds: Mapping | float = 0.5
             max=1.0,
             step=0.01,
             description=str(g),
-            continuous_update=True,
+            continuous_update=False,  # one redraw when released: smooth on a slow laptop
             readout_format=".2f",
+            style={"description_width": "initial"},
         )
         for g, t in table["threshold"].items()
     }
+    figure = Figure(figsize=(8, 3.2))  # not pyplot's: the cell shows no second copy of it
+    image = widgets.Image(
+        value=_png(table, summary, figure), format="png", layout=widgets.Layout(max_width="100%")
+    )
     out = widgets.HTML(_html(table, summary))
 
     def update(_change=None):
         values = {g: s.value for g, s in sliders.items()}
-        out.value = _html(*threshold_rates(y_true, scores, groups, values))
+        new = threshold_rates(y_true, scores, groups, values)
+        image.value = _png(*new, figure)
+        out.value = _html(*new)
 
     for slider in sliders.values():
         slider.observe(update, names="value")
@@ -169,4 +201,4 @@ def threshold_explorer(y_true, scores, groups, thresholds: Mapping | float = 0.5
         def __repr__(self):  # what a saved notebook or a terminal shows
             return f"Threshold explorer: {len(sliders)} sliders (move them in JupyterLab)"
 
-    return Explorer([*sliders.values(), out])
+    return Explorer([widgets.HBox(list(sliders.values())), image, out])

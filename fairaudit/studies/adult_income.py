@@ -46,3 +46,96 @@ PARAMETERS = declare(
     Parameter("output_dir", "reports/scratch/adult_income", "where a run in JupyterLab or "
               "papermill writes; `fairaudit run` writes reports/adult_income/"),
 )  # fmt: skip
+
+
+# --- exercises (judges import numpy and pandas when called: the command imports this module) ---
+
+from fairaudit.exercises import Verdict, exercise, judge_number, printed_range  # noqa: E402
+
+#: How the notebook prints a base rate: a percentage with one decimal (10.9 %).
+PERCENT_STEP = 0.001
+#: Short names of the gate's checks an attendee may use.
+CHECK_ALIASES = {"dpd": "demographic parity difference", "eod": "equalized odds difference",
+                 "di": "disparate impact"}  # fmt: skip
+
+
+def _base_rates(y, sex):
+    from fairaudit.metrics import audit
+
+    return audit(y, y, sex, n_boot=0, min_group_size=1).by_group["selection_rate"]
+
+
+@exercise(
+    "adult-income/base-rate-ratio",
+    answer="answer_ratio",
+    kind="ratio",
+    task="compute the share earning >50K among women and among men, and divide women's "
+    "share by men's",
+)
+def base_rate_ratio(value, *, y, sex):
+    """Women's base rate over men's; a ratio of the printed percentages passes, noted."""
+    rates = _base_rates(y, sex)
+    women, men = rates["Female"], rates["Male"]
+    return judge_number(
+        value,
+        women / men,
+        within=printed_range(lambda w, m: w / m, (round(women, 3), round(men, 3)), PERCENT_STEP),
+        slips=[
+            (men / women, "that ratio is upside down: women's share divided by men's."),
+            (women - men, "that is the difference of the shares; the question asks for their "
+             "ratio."),
+            (men - women, "that is the difference of the shares; the question asks for their "
+             "ratio."),
+        ],
+        otherwise="the share of a group earning >50K is the mean of its 0/1 labels.",
+    )  # fmt: skip
+
+
+@exercise(
+    "adult-income/perfect-classifier-dpd",
+    answer="answer_dpd",
+    kind="share",
+    task="use the true labels as the decisions, and compute their demographic parity "
+    "difference by sex",
+)
+def perfect_classifier(value, *, y_true, sex):
+    """A perfect classifier's selection rates are the base rates: their largest gap."""
+    from fairaudit.metrics import audit
+
+    gaps = audit(y_true, y_true, sex, n_boot=0, min_group_size=1).difference()
+    return judge_number(
+        value,
+        gaps.loc["selection_rate", "value"],
+        slips=[(0.0, "a perfect classifier approves exactly the people who earn >50K. Is that "
+                "share the same for women and men?")],
+        otherwise="pass the true labels as both `y_true` and `y_pred` to "
+        "`fairlearn.metrics.demographic_parity_difference`, with `sensitive_features` = sex.",
+    )  # fmt: skip
+
+
+@exercise(
+    "adult-income/gate-failures",
+    answer="answer_failed",
+    kind="names",
+    task="read the gate of the `other` baseline for `TARGET`, and list the names of the "
+    "checks it fails",
+)
+def gate_failures(named, *, gate):
+    """The checks whose ``passed`` is False, in any spelling, order or short name."""
+
+    def spelled(c):
+        return str(c).casefold().replace("_", " ")
+
+    named = {CHECK_ALIASES.get(n, n) for n in named}
+    failed = {spelled(c) for c in gate.index[~gate["passed"].astype(bool)]}
+    known = {spelled(c) for c in gate.index}
+    if named == failed:
+        return Verdict(True)
+    if named - known:
+        listed = ", ".join(f'"{c}"' for c in gate.index)
+        return Verdict(False, f"the gate's checks are named {listed}.")
+    if named - failed:
+        return Verdict(False, "at least one check you named passes: compare its value with its "
+                       "threshold.")  # fmt: skip
+    return Verdict(False, "the baseline fails more checks than that: read every row of its "
+                   "gate table.")  # fmt: skip

@@ -54,3 +54,102 @@ PARAMETERS = declare(
     Parameter("output_dir", "reports/scratch/credit_loan", "where a run in JupyterLab or "
               "papermill writes; `fairaudit run` writes reports/credit_loan/"),
 )  # fmt: skip
+
+
+# --- exercises (judges import numpy and pandas when called: the command imports this module) ---
+
+from fairaudit.exercises import Verdict, exercise, judge_number  # noqa: E402
+
+
+@exercise(
+    "credit-loan/declined-repayers",
+    answer="answer_fnr",
+    kind="share",
+    task="compute the false negative rate of the group in `worst` (its repayers who are "
+    "declined) from `result.counts`",
+)
+def declined_repayers(value, *, result, group):
+    """The group's false negative rate, as the audit computed it."""
+    rates, c = result.by_group.loc[group], result.counts.loc[group]
+    return judge_number(
+        value,
+        rates["false_negative_rate"],
+        slips=[
+            (rates["true_positive_rate"], "that is the share of repayers who are *approved* "
+             "(the true positive rate). The question asks for its complement: the repayers who "
+             "are declined."),
+            (rates["false_positive_rate"], "that is the false positive rate, whose denominator "
+             "is the group's defaulters. A declined repayer is a false negative: which people "
+             "could suffer that error?"),
+            (c["fn"] / c.sum(), "you divided by all of the group's rows. A rate's denominator is "
+             "the people who could suffer that error: the group's actual repayers (label 1)."),
+        ],
+        otherwise="a repayer who is declined is a false negative (label 1, decision 0). Divide "
+        "the group's false negatives by all of its actual repayers.",
+    )  # fmt: skip
+
+
+@exercise(
+    "credit-loan/smallest-denominator",
+    answer="answer_defaulters",
+    kind="count",
+    task="count the actual defaulters (label 0) of each EDUCATION group in the test set, and "
+    "take the smallest count",
+)
+def smallest_denominator(value, *, y_true, groups):
+    """The fewest defaulters in a group: the smallest false-positive-rate denominator."""
+    from fairaudit.metrics import audit
+
+    labels = audit(y_true, y_true, groups, n_boot=0, min_group_size=1)
+    counts = labels.denominators()
+    fewest = counts["false_positive_rate"].min()
+    return judge_number(
+        value,
+        fewest,
+        slips=[
+            (counts["selection_rate"].min(), "that is the smallest group's number of rows. A "
+             "false positive rate (defaulters approved) is estimated only from the group's "
+             "actual defaulters (label 0)."),
+            (counts["true_positive_rate"].min(), "that counts repayers (label 1), the true "
+             "positive rate's denominator. The false positive rate's denominator is the actual "
+             "defaulters (label 0)."),
+        ],
+        otherwise="group the test labels by EDUCATION and count the label-0 rows in each group.",
+        within=(fewest, fewest),  # a count is exact
+    )  # fmt: skip
+
+
+@exercise(
+    "credit-loan/who-bears-errors",
+    answer="answer_group",
+    kind="group",
+    task="compare each group's false negative rate under ThresholdOptimizer with the "
+    "unmitigated model's, and name the group whose rate rose most (or fell least)",
+)
+def who_bears_errors(chosen, *, result, before=None):
+    """The group whose share of declined repayers rose most with the mitigation.
+
+    Without ``before`` (an older notebook), the group whose repayers are declined most
+    often after the mitigation.
+    """
+    after = result.by_group["false_negative_rate"]
+    names = {str(g).strip().casefold(): g for g in after.index}
+    if chosen not in names:
+        return Verdict(False, f"name one of the groups: {', '.join(map(str, after.index))}.")
+    if before is None:
+        best = {str(g).strip().casefold() for g in after.index[after == after.max()]}
+        if chosen in best:
+            return Verdict(True)
+        return Verdict(False, "compare the groups' false negative rates: repayers who are "
+                       "declined.")  # fmt: skip
+    rise = after - before.by_group["false_negative_rate"].reindex(after.index)
+    best = {str(g).strip().casefold() for g in rise.index[rise == rise.max()]}
+    if chosen in best:
+        return Verdict(True)
+    if chosen == str(after.idxmax()).strip().casefold():
+        return Verdict(False, "that group's repayers are declined most often after the "
+                       "mitigation, but the question asks whose share *rose* most: subtract "
+                       "each group's rate under the unmitigated model.")  # fmt: skip
+    return Verdict(False, "for each group, subtract its false negative rate under the "
+                   "unmitigated model from its rate under ThresholdOptimizer; name the group "
+                   "with the largest change.")  # fmt: skip

@@ -241,3 +241,107 @@ def simulate_requests(
     out.insert(0, "pool_index", out.index.to_numpy())
     out["scoring_timestamp"] = stamps
     return out.sort_values("scoring_timestamp", kind="stable").reset_index(drop=True)
+
+
+# --- exercises (judges import numpy and pandas when called: the command imports this module) ---
+
+import numbers  # noqa: E402
+
+from fairaudit.exercises import Verdict, exercise, judge_number  # noqa: E402
+
+
+@exercise(
+    "fairness-monitoring/disparate-impact-by-hand",
+    answer="answer_di",
+    kind="ratio",
+    task="compute the disparate impact of the window in `lowest` from its four counts",
+)
+def disparate_impact_by_hand(value, *, window):
+    """The monitored group's favourable rate over the reference group's, from the counts."""
+    from fairaudit.metrics import disparate_impact_from_counts
+
+    di = disparate_impact_from_counts(
+        {"monitored": window["monitored_favourable"], "reference": window["reference_favourable"]},
+        {"monitored": window["monitored_total"], "reference": window["reference_total"]},
+        reference_group="reference",
+        n_boot=0,
+        min_group_size=1,
+    ).loc["monitored"]
+    return judge_number(
+        value,
+        di["disparate_impact"],
+        slips=[
+            (1 / di["disparate_impact"] if di["disparate_impact"] else None,
+             "that ratio is upside down: the monitored group's rate goes on top."),
+            (di["favourable_rate"], "that is the monitored group's favourable rate; divide it by "
+             "the reference's."),
+        ],
+        otherwise="a favourable rate is a group's favourable outcomes divided by its records; "
+        "disparate impact divides the monitored rate by the reference rate.",
+    )  # fmt: skip
+
+
+def _alerts(windows):
+    """The ``alert`` column as booleans (an undefined window does not alert)."""
+    return windows["alert"].fillna(False).astype(bool)
+
+
+@exercise(
+    "fairness-monitoring/false-alarm-rate",
+    answer="answer_false_alarms",
+    kind="share",
+    task="count the alerting windows before the release and divide by the number of windows "
+    "before it",
+)
+def false_alarm_rate(value, *, windows, release):
+    """The share of alerting windows among those that start before the release."""
+    before = _alerts(windows.loc[windows["window_start"] < release])
+    return judge_number(
+        value,
+        before.mean(),
+        slips=[
+            (float(before.sum()), "that is a count; a rate divides it by the number of windows "
+             "before the release."),
+            (_alerts(windows).mean(), "only the windows before the release: after it, an alert "
+             "may be a true one."),
+        ],
+        otherwise="use the `alert` column of the windows that start before the release.",
+    )  # fmt: skip
+
+
+def persistent_alerts(windows, k: int):
+    """Whether each window (sorted by start) closes a run of at least ``k`` alerting windows."""
+    alert = _alerts(windows.sort_values("window_start"))
+    return alert.astype(int).rolling(k, min_periods=k).sum().eq(k)
+
+
+@exercise(
+    "fairness-monitoring/persistent-alerts",
+    answer="answer_persistent",
+    kind="count",
+    task="mark the windows that close a run of `k_in_a_row` alerting windows, and count those "
+    "after the release",
+)
+def persistent_alert_count(value, *, windows, release, k):
+    """How many windows after the release close a run of ``k`` alerts."""
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        shown = f"{k:g}" if isinstance(k, float) else repr(k)
+        return Verdict(False, f"`k_in_a_row` is {shown}, but it counts windows in a row: set it "
+                       "to a whole number, 1 or more (3 means three alerting windows in a row), "
+                       "and run the cell again.")  # fmt: skip
+    ordered = windows.sort_values("window_start")
+    persistent = persistent_alerts(ordered, k)
+    after = ordered["window_start"] >= release
+    expected = int((persistent & after).sum())
+    return judge_number(
+        value,
+        expected,
+        within=(expected, expected),
+        slips=[
+            (int((_alerts(ordered) & after).sum()), f"that counts every alert; count only the "
+             f"windows ending a run of {k} alerts."),
+            (int(persistent.sum()), "count only the windows after the release."),
+        ],
+        otherwise=f"a window counts when it and the {k - 1} window(s) before it all alert; sort "
+        "the windows by start time first.",
+    )  # fmt: skip

@@ -11,10 +11,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from fairaudit import _workshop
 from fairaudit._io import project_root
 from fairaudit.exercises import build_workshop, make_copies, reset_copy
 
 ROOT = project_root()
+KERNEL_NAME = "fairaudit (Python {}.{})".format(*sys.version_info[:2])
 CASE_STUDIES = ["01_credit_loan", "02_adult_income", "03_fairness_monitoring"]
 SMALL = {
     "01_credit_loan": {"sample_fraction": 0.2, "n_boot": 100},
@@ -34,7 +36,7 @@ def check_outputs(nb) -> list[str]:
 @pytest.fixture(scope="module")
 def workshop(tmp_path_factory):
     target = tmp_path_factory.mktemp("workshop")
-    build_workshop(target)
+    build_workshop(target, html=False)
     return target
 
 
@@ -63,7 +65,7 @@ def test_student_copies_drop_solutions_and_outputs_teacher_copies_keep_everythin
         assert check_outputs(teacher) == check_outputs(committed)
         for copy in (student, teacher):
             assert copy.metadata.kernelspec["name"] == "fairaudit"
-            assert copy.metadata.kernelspec["display_name"] == "fairaudit (Python 3.11)"
+            assert copy.metadata.kernelspec["display_name"] == KERNEL_NAME
 
 
 def _run(path: Path, executed: Path, parameters: dict) -> nbformat.NotebookNode:
@@ -99,9 +101,8 @@ def test_teacher_copy_runs_all_and_every_check_says_correct_under_other_paramete
 
 def test_working_copies_are_made_once_never_overwritten_and_reset_keeps_a_backup(tmp_path):
     created, kept = make_copies(tmp_path)
-    assert sorted(p.name for p in created) == sorted(
-        p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb")
-    )
+    # the three case studies with exercises; notebook 04 (audit at scale) is not a workshop's
+    assert sorted(p.stem for p in created) == CASE_STUDIES
     assert not kept
     mine = tmp_path / "01_credit_loan.ipynb"
     edited = mine.read_text().replace("answer_fnr = None", "answer_fnr = 0.25")
@@ -113,13 +114,16 @@ def test_working_copies_are_made_once_never_overwritten_and_reset_keeps_a_backup
 
     copy, backup = reset_copy("01", tmp_path)
     assert copy == mine and "answer_fnr = None" in mine.read_text()
-    assert backup.parent == tmp_path / ".backups" and backup.read_text() == edited
+    # backups/ is a folder JupyterLab shows and opens (a dot-folder answers 404 there)
+    assert backup.parent == tmp_path / "backups" and backup.read_text() == edited
     mine.write_text(edited + " ")  # reset twice within a second: both old copies are kept
     _, second = reset_copy("01", tmp_path)
     _, third = reset_copy("01_credit_loan", tmp_path)
     assert len({backup, second, third}) == 3
     assert backup.read_text() == edited and second.read_text() == edited + " "
-    with pytest.raises(ValueError, match="no notebook '99'"):
+    with pytest.raises(ValueError, match="no workshop notebook '04'"):
+        reset_copy("04", tmp_path)
+    with pytest.raises(ValueError, match="no workshop notebook '99'"):
         reset_copy("99", tmp_path)
 
 
@@ -135,40 +139,146 @@ def _make(*args, env=None) -> subprocess.CompletedProcess:
 
 
 def test_wrong_python_is_refused_before_anything_is_installed(tmp_path):
-    fake = tmp_path / "python3.12"
+    fake = tmp_path / "python3.10"
     fake.write_text(
-        '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "Python 3.12.3"; exit 0; fi\nexit 1\n'
+        '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "Python 3.10.13"; exit 0; fi\nexit 1\n'
     )
     fake.chmod(0o755)
     venv = tmp_path / "venv"
     done = _make("setup", f"PYTHON={fake}", f"VENV={venv}")
     assert done.returncode != 0
-    assert "fairaudit needs Python 3.11" in done.stderr and "Python 3.12.3" in done.stderr
-    assert "make setup PYTHON=/path/to/python3.11" in done.stderr
+    assert (
+        "fairaudit needs Python 3.11.5 to 3.15" in done.stderr and "Python 3.10.13" in done.stderr
+    )
+    assert "run end to end on 3.11 and 3.13" in done.stderr
+    assert "make setup PYTHON=/path/to/python3.13" in done.stderr
     assert "Nothing was installed" in done.stderr
     assert not venv.exists()
+
+
+def test_the_supported_pythons_are_the_ones_the_documents_name():
+    assert _workshop.supported((3, 11, 5)) and _workshop.supported((3, 15, 0))
+    assert not _workshop.supported((3, 11, 4)) and not _workshop.supported((3, 16, 0))
+    assert not _workshop.supported((3, 10, 13))
+    project = (ROOT / "pyproject.toml").read_text()
+    assert 'requires-python = ">=3.11.5,<3.16"' in project
+    for document in ("README.md", "environment.yml", "Makefile", "notebooks/TEACHERS_GUIDE.md"):
+        text = " ".join((ROOT / document).read_text().split())
+        assert "3.11 and 3.13" in text and "3.12, 3.14 and 3.15" in text, document
+
+
+def test_setup_without_make_refuses_an_unsupported_python_before_installing(tmp_path, capsys):
+    from unittest import mock
+
+    venv = tmp_path / "venv"
+    with mock.patch.object(_workshop.sys, "version_info", (3, 10, 13, "final", 0)):
+        code = _workshop.main(["--venv", str(venv), "setup"])
+    said = capsys.readouterr().err
+    assert code == 2
+    assert "fairaudit needs Python 3.11.5 to 3.15" in said and "Python 3.10.13" in said
+    assert "Nothing was installed" in said and not venv.exists()
+    # an environment made by an unsupported Python is refused too, and left as it is
+    (venv / "bin").mkdir(parents=True)
+    fake = venv / "bin" / "python"
+    fake.write_text("#!/bin/sh\necho 3 10 13\n")
+    fake.chmod(0o755)
+    assert _workshop.main(["--venv", str(venv), "setup"]) == 2
+    assert "holds Python 3.10.13" in capsys.readouterr().err
+    assert sorted(p.name for p in venv.rglob("*")) == ["bin", "python"]
+
+
+def test_the_path_without_make_runs_inside_the_project_environment(tmp_path):
+    """python -m fairaudit reset/workshop from a Python outside .venv: the same as make."""
+    outside = getattr(sys, "_base_executable", sys.executable)
+    env = {**os.environ, "FAIRAUDIT_VENV": sys.prefix}
+    done = subprocess.run(
+        [outside, "-m", "fairaudit", "reset", "02", "--workspace", str(tmp_path / "ws")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "fresh copy:" in done.stdout and (tmp_path / "ws" / "02_adult_income.ipynb").exists()
+    same = _make("-n", "reset", "NOTEBOOK=02", f"WORKSPACE={tmp_path / 'ws'}")
+    assert "-m fairaudit" in same.stdout and "reset --workspace" in same.stdout
+
+
+def test_reset_takes_the_notebook_name_as_data_not_as_a_command(tmp_path):
+    done = _make(
+        "reset", "NOTEBOOK=01; echo INJECTED", f"WORKSPACE={tmp_path}", "VENV=" + sys.prefix
+    )
+    assert done.returncode == 2
+    assert "INJECTED" not in done.stdout.splitlines()
+    assert "no workshop notebook '01; echo INJECTED'" in done.stderr
+    assert "use one of 01_credit_loan" in done.stderr
+    quoted = _make(
+        "reset", "NOTEBOOK=01' \"$(echo X)", f"WORKSPACE={tmp_path}", "VENV=" + sys.prefix
+    )
+    assert quoted.returncode == 2 and "$(echo X)" in quoted.stderr
+    assert not list(tmp_path.iterdir())  # nothing was made or moved
+    empty = _make("reset", f"WORKSPACE={tmp_path}", "VENV=" + sys.prefix)
+    assert empty.returncode == 2 and "name the notebook" in empty.stderr
+
+
+def test_workshop_keeps_edited_copies_and_writes_solution_free_html(tmp_path):
+    first = build_workshop(tmp_path, html=False)
+    assert not first["backups"]
+    teacher = tmp_path / "teacher" / "01_credit_loan.ipynb"
+    nb = nbformat.read(teacher, as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("My own notes for the room."))
+    nbformat.write(nb, teacher)
+    second = build_workshop(tmp_path, html=False)
+    assert len(second["backups"]) == 1
+    kept = second["backups"][0]
+    assert kept.parent == tmp_path / "backups" / "teacher"
+    assert "My own notes for the room." in kept.read_text()
+    assert "My own notes" not in teacher.read_text()  # the fresh copy
+    third = build_workshop(tmp_path)  # an unedited copy is simply rebuilt; the pages too
+    assert not third["backups"] and len(third["html"]) == 3
+
+    committed = nbformat.read(ROOT / "notebooks" / "02_adult_income.ipynb", as_version=4)
+    html = (tmp_path / "html" / "02_adult_income.html").read_text()
+    solutions = [c.source for c in committed.cells if "solution" in c.metadata.get("tags", [])]
+    import html as html_lib
+    import re
+
+    page = html_lib.unescape(re.sub(r"<[^>]+>", "", html))  # the text a reader sees
+    for source in solutions:
+        assert source.splitlines()[-1] not in page  # the line that sets the answer
+    assert "answer_failed = None" in page  # the student's cells are there
+    assert "Correct" not in page  # the checks' outputs (they answered the solutions) are cleared
+    assert "data:image/png;base64" in html  # figures embedded: one file per notebook
+
+
+def test_lab_serves_the_project_kernel_by_default_without_news_and_runs_as_root():
+    plan = _make("-n", "lab", "WORKSPACE=/tmp/somewhere")
+    assert plan.returncode == 0, plan.stderr
+    assert '-m fairaudit --venv ".venv" lab --workspace "/tmp/somewhere"' in plan.stdout
+    command = _workshop.lab_command(Path(sys.executable), "/tmp/somewhere", 8888)
+    assert "--MappingKernelManager.default_kernel_name=fairaudit" in command
+    assert "--ServerApp.root_dir=/tmp/somewhere" in command
+    assert ("--allow-root" in command) == (os.geteuid() == 0)
+    kernels = Path(sys.prefix) / "share" / "jupyter" / "kernels"
+    spec = json.loads((kernels / "fairaudit" / "kernel.json").read_text())
+    assert spec["display_name"] == KERNEL_NAME
+    assert "--ext=fairaudit.exercises" in spec["argv"]
+    overrides = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    notification = json.loads(overrides.read_text())["@jupyterlab/apputils-extension:notification"]
+    assert notification == {"fetchNews": "false", "checkForUpdates": False}
 
 
 def test_an_active_conda_environment_is_used_instead_of_a_new_venv(tmp_path):
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "python").symlink_to(sys.executable)
     conda = {"CONDA_PREFIX": str(tmp_path), "CONDA_DEFAULT_ENV": "fairaudit"}
-    plan = _make("-n", "setup", env=conda)
+    plan = _make("-n", "-W", "requirements.lock", "setup", env=conda)
     assert plan.returncode == 0, plan.stderr
-    assert f"{tmp_path}/bin/python -m pip install --quiet -r requirements.lock" in plan.stdout
-    assert "-m venv" not in plan.stdout and ".venv" not in plan.stdout
+    assert f'-m fairaudit --venv "{tmp_path}" setup' in plan.stdout
+    assert ".venv" not in plan.stdout
     # conda's base environment is not taken over: the project's .venv is used then
     base = _make(
         "-n", "-W", "requirements.lock", "setup", env={**conda, "CONDA_DEFAULT_ENV": "base"}
     )
-    assert f"{tmp_path}/bin/python" not in base.stdout and ".venv/bin/python" in base.stdout
-
-
-def test_lab_serves_the_project_kernel_by_default_and_runs_as_root():
-    plan = _make("-n", "lab", "WORKSPACE=/tmp/somewhere")
-    assert plan.returncode == 0, plan.stderr
-    assert "--MappingKernelManager.default_kernel_name=fairaudit" in plan.stdout
-    assert "--ServerApp.root_dir=/tmp/somewhere" in plan.stdout
-    assert ("--allow-root" in plan.stdout) == (os.geteuid() == 0)
-    spec = Path(sys.prefix) / "share" / "jupyter" / "kernels" / "fairaudit" / "kernel.json"
-    assert json.loads(spec.read_text())["display_name"] == "fairaudit (Python 3.11)"
+    assert str(tmp_path) not in base.stdout and '--venv ".venv"' in base.stdout

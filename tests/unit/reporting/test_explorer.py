@@ -56,18 +56,31 @@ def test_one_threshold_for_all_and_a_missing_group_is_refused(scored):
         threshold_rates(y[:-1], scores, groups, 0.5)
 
 
-def test_moving_a_slider_updates_the_rates_shown(scored):
+def test_moving_a_slider_updates_the_figure_and_the_table_together(scored):
     y, scores, groups = scored
     widget = threshold_explorer(y, scores, groups, thresholds=0.5)
     assert repr(widget).startswith("Threshold explorer: 2 sliders")
-    sliders, shown = widget.children[:-1], widget.children[-1]
+    box, image, shown = widget.children
+    sliders = box.children
     assert [s.description for s in sliders] == ["f", "m"]
-    before = shown.value
+    before_png, before_html = image.value, shown.value
+    assert before_png[:8] == b"\x89PNG\r\n\x1a\n"
     sliders[0].value = 0.2
     table, summary = threshold_rates(y, scores, groups, {"f": 0.2, "m": 0.5})
-    assert shown.value != before
+    assert shown.value != before_html and image.value != before_png
     assert f"{summary['disparate_impact']:.3f}" in shown.value
     assert f"{table.loc['f', 'selection_rate']:.3f}".rstrip("0") in shown.value
+    # the figure is the one plot_threshold_rates draws for the sliders' thresholds
+    sliders[0].value = 0.5
+    assert image.value == before_png and shown.value == before_html
+
+
+def test_the_table_keeps_its_columns_apart():
+    """Inside the widget Lab's table styles do not apply: the widget brings its own."""
+    rng = np.random.default_rng(0)
+    widget = threshold_explorer(rng.integers(0, 2, 50), rng.random(50), ["a"] * 25 + ["b"] * 25)
+    html = widget.children[-1].value
+    assert 'class="dataframe fairaudit-explorer"' in html and "padding" in html
 
 
 def test_static_figure_names_each_group_with_its_threshold(scored):

@@ -1,5 +1,0 @@
-import sys
-
-from fairaudit.exercises._copies import main
-
-sys.exit(main())
