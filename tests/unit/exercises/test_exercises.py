@@ -331,46 +331,6 @@ def test_persistent_alerts_count_the_window_starting_at_the_release(capsys):
     assert said(capsys, "fairness-monitoring/persistent-alerts", 0, **after) == "Correct"
 
 
-def test_a_value_off_in_the_second_decimal_is_not_yet_correct(capsys, credit):
-    """A number read off a three-decimal table passes; one off by 0.01 or 0.02 does not."""
-    y, pred, groups, result = credit
-    for group in ("a", "b", "c"):
-        mine = (groups == group) & (y == 1)
-        declined = float((pred[mine] == 0).mean())  # brute force over the rows
-        for answer, verdict in ((declined, "Correct"), (declined + 0.0004, "Correct")):
-            assert (
-                said(capsys, "credit-loan/declined-repayers", answer, result=result, group=group)
-                == verdict
-            )
-        for off in (0.01, -0.02):
-            assert said(
-                capsys, "credit-loan/declined-repayers", declined + off, result=result, group=group
-            ).startswith("Not yet")
-    window = pd.Series(
-        {
-            "monitored_favourable": 30,
-            "monitored_total": 60,
-            "reference_favourable": 80,
-            "reference_total": 100,
-        }
-    )  # 0.5 / 0.8 = 0.625 by hand
-    for answer in (0.615, 0.64):
-        assert said(
-            capsys, "fairness-monitoring/disparate-impact-by-hand", answer, window=window
-        ).startswith("Not yet")
-
-
-def test_persistent_alerts_count_the_window_starting_at_the_release(capsys):
-    starts = pd.date_range("2026-03-02", periods=6, freq="h")
-    alert = [False, True, True, True, False, False]  # the run of 3 closes at window 3
-    windows = pd.DataFrame({"window_start": starts, "alert": alert})
-    args = dict(windows=windows, release=starts[3], k=3)
-    assert said(capsys, "fairness-monitoring/persistent-alerts", 1, **args) == "Correct"
-    assert said(capsys, "fairness-monitoring/persistent-alerts", 0, **args).startswith("Not yet")
-    after = dict(args, release=starts[4])  # the run closed before this release
-    assert said(capsys, "fairness-monitoring/persistent-alerts", 0, **after) == "Correct"
-
-
 def test_a_broken_answer_or_unknown_exercise_never_stops_the_notebook(capsys):
     assert said(capsys, "credit-loan/declined-repayers", 0.3, result=None, group="a").startswith(
         "Not yet: this answer could not be checked"
