@@ -98,10 +98,13 @@ def declined_repayers(value, *, result, group):
 )
 def smallest_denominator(value, *, y_true, groups):
     """The fewest defaulters in a group: the smallest false-positive-rate denominator."""
-    from fairaudit.metrics import audit
+    import warnings
 
-    labels = audit(y_true, y_true, groups, n_boot=0, min_group_size=1)
-    counts = labels.denominators()
+    from fairaudit.metrics import UndefinedMetricWarning, audit
+
+    with warnings.catch_warnings():  # only the denominators are read: a group without
+        warnings.simplefilter("ignore", UndefinedMetricWarning)  # defaulters is a count of 0
+        counts = audit(y_true, y_true, groups, n_boot=0, min_group_size=1).denominators()
     fewest = counts["false_positive_rate"].min()
     return judge_number(
         value,

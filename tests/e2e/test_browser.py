@@ -365,7 +365,17 @@ def test_jupyterlab_runs_a_working_copy_with_the_project_kernel(browser, lab_ser
         texts = [e.text.strip() for e in driver.find_elements(*prompts)]
         return bool(texts) and all(t not in ("[*]:", "[ ]:", "[ ]", "") for t in texts)
 
-    WebDriverWait(browser, 900).until(all_cells_ran, "Run All Cells did not finish")
+    from selenium.common.exceptions import TimeoutException
+
+    try:
+        WebDriverWait(browser, 900).until(all_cells_ran)
+    except TimeoutException:  # say where it stopped: the prompts, and any error saved
+        texts = [e.text.strip() for e in browser.find_elements(*prompts)]
+        _click_menu(browser, wait, "File", "Save Notebook")
+        wait.until(lambda _: copy.read_text() != unchanged)
+        outputs = [o for c in nbformat.read(copy, as_version=4).cells for o in c.get("outputs", [])]
+        errors = [f"{o.ename}: {o.evalue}" for o in outputs if o.output_type == "error"]
+        pytest.fail(f"Run All Cells did not finish: prompts {texts}, errors {errors}")
     _click_menu(browser, wait, "File", "Save Notebook")
     wait.until(lambda _: copy.read_text() != unchanged)
 
