@@ -5,7 +5,7 @@ Every ``tests/mutants/*.toml`` holds ``[[mutant]]`` tables::
     id        unique, kebab-case
     file      the file to patch, relative to the project root
     find      text that occurs exactly once in that file
-    replace   the broken text
+    replace   the broken text ("" deletes the find text)
     why       one sentence: what meaning this breaks and who would be misled
     killed_by test node ids (unit tests) that must fail on the mutant
 
@@ -92,7 +92,8 @@ def load_mutants(folder: Path = HERE) -> tuple[list[Mutant], list[str]]:
             continue
         for n, table in enumerate(tables, 1):
             where = f"{path.name}, mutant {n}"
-            missing = [f for f in FIELDS if not table.get(f)]
+            # every field is required and non-empty, but replace = "" deletes the find text
+            missing = [f for f in FIELDS if f not in table or (not table[f] and f != "replace")]
             unknown = sorted(set(table) - set(FIELDS))
             if missing or unknown:
                 problems.append(f"{where}: missing {missing}, unknown {unknown}.")
