@@ -361,8 +361,13 @@ def test_jupyterlab_runs_a_working_copy_with_the_project_kernel(browser, lab_ser
     _click_menu(browser, wait, "Run", "Run All Cells")
     prompts = (By.CSS_SELECTOR, ".jp-CodeCell .jp-InputPrompt")
 
+    def prompt_texts(driver) -> list[str]:
+        # textContent, not .text: a cell whose input is collapsed (the prose cells that render
+        # computed values) keeps its prompt in the page, but Selenium's .text reads it as ""
+        return [e.get_attribute("textContent").strip() for e in driver.find_elements(*prompts)]
+
     def all_cells_ran(driver) -> bool:  # nothing queued ([*]) or unrun ([ ]) is left
-        texts = [e.text.strip() for e in driver.find_elements(*prompts)]
+        texts = prompt_texts(driver)
         return bool(texts) and all(t not in ("[*]:", "[ ]:", "[ ]", "") for t in texts)
 
     from selenium.common.exceptions import TimeoutException
@@ -370,7 +375,7 @@ def test_jupyterlab_runs_a_working_copy_with_the_project_kernel(browser, lab_ser
     try:
         WebDriverWait(browser, 900).until(all_cells_ran)
     except TimeoutException:  # say where it stopped: the prompts, and any error saved
-        texts = [e.text.strip() for e in browser.find_elements(*prompts)]
+        texts = prompt_texts(browser)
         _click_menu(browser, wait, "File", "Save Notebook")
         wait.until(lambda _: copy.read_text() != unchanged)
         outputs = [o for c in nbformat.read(copy, as_version=4).cells for o in c.get("outputs", [])]
