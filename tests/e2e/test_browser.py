@@ -359,11 +359,12 @@ def test_jupyterlab_runs_a_working_copy_with_the_project_kernel(browser, lab_ser
     wait.until(lambda d: kernel_name in d.find_element(*status).text)
 
     _click_menu(browser, wait, "Run", "Run All Cells")
-    prompts = (By.CSS_SELECTOR, ".jp-CodeCell .jp-InputPrompt")
+    # a cell whose input is collapsed (the prose cells that render computed values) shows a
+    # placeholder with an empty prompt of its own: only the input areas' prompts count here,
+    # and the saved notebook below shows every code cell, collapsed or not, ran
+    prompts = (By.CSS_SELECTOR, ".jp-CodeCell .jp-InputArea .jp-InputPrompt")
 
     def prompt_texts(driver) -> list[str]:
-        # textContent, not .text: a cell whose input is collapsed (the prose cells that render
-        # computed values) keeps its prompt in the page, but Selenium's .text reads it as ""
         return [e.get_attribute("textContent").strip() for e in driver.find_elements(*prompts)]
 
     def all_cells_ran(driver) -> bool:  # nothing queued ([*]) or unrun ([ ]) is left
