@@ -335,6 +335,7 @@ class DecisionRule:
             raise ValueError(f"Save decision rules with a '.skops' suffix, got {path.name!r}.")
         import skops.io as sio  # here, not at import: it loads every estimator (3 s)
 
+        _refuse_to_replace_foreign_files(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         sio.dump(self._payload(), buffer)
@@ -381,15 +382,18 @@ class DecisionRule:
                 f"Missing sidecar: {path} has no {side.name}; a rule is saved as a pair by "
                 "DecisionRule.save, and the sidecar holds the checksum that makes it safe to load."
             )
-        try:
-            meta = json.loads(side.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DecisionRuleError(f"Foreign sidecar: {side} is not valid JSON ({exc}).") from exc
+        meta = _read_sidecar(side)
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
             raise DecisionRuleError(
                 f"Foreign sidecar: {side} is not a fairaudit decision-rule sidecar (format "
                 f"{found!r}, expected {FORMAT!r}); load only rules written by DecisionRule.save."
+            )
+        if meta.get("model_file") != path.name:
+            raise DecisionRuleError(
+                f"Mismatched pair: {side.name} is the sidecar of {meta.get('model_file')!r}, not "
+                f"of {path.name}; the files were renamed or mixed up. Load the rule under the "
+                "name it was saved with, or re-create it."
             )
         import skops.io as sio  # here, not at import: it loads every estimator (3 s)
 
@@ -450,6 +454,42 @@ class DecisionRule:
             shown = ", ".join(f"{k}: {v:.3f}" for k, v in self.thresholds.items())
             return f"DecisionRule(thresholds={{{shown}}}, by={self.sensitive_features})"
         return f"DecisionRule(threshold={self.thresholds:.3f})"
+
+
+def _read_sidecar(side: Path):
+    """The sidecar's JSON, or a :class:`DecisionRuleError` saying why it cannot be read."""
+    try:
+        return json.loads(side.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DecisionRuleError(f"Foreign sidecar: {side} is not valid JSON ({exc}).") from exc
+    except RecursionError:
+        raise DecisionRuleError(
+            f"Foreign sidecar: {side} is nested too deeply to be one DecisionRule.save wrote; "
+            "do not use it. Re-create the rule."
+        ) from None
+
+
+def _refuse_to_replace_foreign_files(path: Path) -> None:
+    """Refuse to save over files that are not an earlier save of a rule under this name."""
+    side = sidecar_path(path)
+    if side.exists():
+        try:
+            meta = _read_sidecar(side)
+        except DecisionRuleError:
+            meta = None
+        ours = isinstance(meta, dict) and meta.get("format") == FORMAT
+        if not ours or meta.get("model_file") != path.name:
+            raise DecisionRuleError(
+                f"Not replacing {side}: the rule's sidecar would go there, but that file is not "
+                f"the sidecar of a rule saved as {path.name}. Save the rule under another name, "
+                "or move that file away first."
+            )
+    elif path.exists():
+        raise DecisionRuleError(
+            f"Not replacing {path}: it has no decision-rule sidecar ({side.name}), so it is not "
+            "a rule saved by DecisionRule.save. Save the rule under another name, or move that "
+            "file away first."
+        )
 
 
 def _threshold(value) -> float:

@@ -223,6 +223,52 @@ def test_missing_or_foreign_sidecar_is_refused(saved):
         DecisionRule.load(path.with_name("nothing.skops"))
 
 
+def test_saving_again_under_the_same_name_replaces_the_pair(saved):
+    rule, path, side = saved
+    rule.metadata = {"note": "second save"}
+    rule.save(path)
+    assert DecisionRule.load(path).metadata == {"note": "second save"}
+
+
+def test_save_never_replaces_a_file_that_is_not_this_rules(saved):
+    rule, path, side = saved
+    folder = path.parent
+    report = folder / "report.json"
+    report.write_text('{"an": "unrelated report"}')
+    with pytest.raises(DecisionRuleError, match=r"Not replacing .*report\.json.*another name"):
+        rule.save(folder / "report.skops")
+    assert report.read_text() == '{"an": "unrelated report"}'
+    assert not (folder / "report.skops").exists()
+    # a sidecar of another rule is not this rule's either
+    other = folder / "other.json"
+    other.write_text(side.read_text())  # names rule.skops as its model file
+    with pytest.raises(DecisionRuleError, match=r"Not replacing .*other\.json"):
+        rule.save(folder / "other.skops")
+    assert other.read_text() == side.read_text()
+    # nor is a .skops file without a sidecar
+    lone = folder / "lone.skops"
+    lone.write_bytes(b"someone's model")
+    with pytest.raises(DecisionRuleError, match=r"Not replacing .*lone\.skops.*no decision-rule"):
+        rule.save(lone)
+    assert lone.read_bytes() == b"someone's model"
+
+
+def test_a_sidecar_naming_another_model_file_is_refused(saved, tmp_path):
+    _, path, side = saved
+    meta = json.loads(side.read_text())
+    meta["model_file"] = "another_rule.skops"
+    side.write_text(json.dumps(meta))
+    with pytest.raises(DecisionRuleError, match="Mismatched pair: .*another_rule.skops"):
+        DecisionRule.load(path)
+
+
+def test_a_deeply_nested_sidecar_is_refused_with_one_message(saved):
+    _, path, side = saved
+    side.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(DecisionRuleError, match="nested too deeply"):
+        DecisionRule.load(path)
+
+
 class Intruder(ClassifierMixin, BaseEstimator):
     """A classifier type the trusted list does not name (stands for any foreign code)."""
 
