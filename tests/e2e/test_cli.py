@@ -1,82 +1,34 @@
 """The ``fairaudit`` command: listing, parameter checks, safe runs, the report index.
 
-Most tests run two tiny fixture notebooks (``tests/fixtures/``, a few seconds
-each) through the real command; the real case studies run once per session
-(``fairaudit run --all`` with a small sample) in the tests at the end.
+The tests run two tiny fixture notebooks (``tests/fixtures/``, a few seconds
+each) through the real command; the real case studies run once per session,
+small, in ``test_reports.py``.
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
-import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
-from html.parser import HTMLParser
 from importlib import metadata
 from pathlib import Path
-from unittest import mock
 
 import nbformat
 import pytest
-from notebook_run import rendered_markdown
+from report_pages import parameters_cell, parse_html, snapshot
 from tiny_studies import OTHER, REGISTRY, TINY
 
 from fairaudit import cli
-from fairaudit._io import OUTPUT_ROOT_ENV
 from fairaudit.cli import STUDIES, ParameterError, get_study, prepare_parameters
-from fairaudit.datasets import dataset_checksums, load_adult, load_credit_card
+from fairaudit.datasets import dataset_checksums
 
 
 def run_cli(*argv, registry=REGISTRY) -> int:
     return cli.main(list(argv), registry=registry)
-
-
-def parameters_cell(path) -> dict[str, tuple[str, str]]:
-    """Independent reading of a ``parameters`` cell: name -> (default source, comment)."""
-    nb = nbformat.read(str(path), as_version=4)
-    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    found = {}
-    for line in cell.source.splitlines():
-        code, _, comment = line.partition("#")
-        if "=" in code:
-            target, _, default = code.partition("=")
-            name = target.partition(":")[0]  # `name: type = default`
-            found[name.strip()] = (default.strip(), comment.strip())
-    return found
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-class _Links(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.links, self.images, self.text = [], [], []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "a" and attrs.get("href"):
-            self.links.append(attrs["href"])
-        if tag == "img":
-            self.images.append(attrs.get("src"))
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
-def parse_html(path: Path) -> _Links:
-    parser = _Links()
-    parser.feed(path.read_text(encoding="utf-8"))
-    return parser
 
 
 def no_leftovers(reports: Path):
@@ -359,71 +311,6 @@ def test_all_keeps_going_after_a_failure_and_exits_non_zero(output_root, capsys)
     assert "ValueError: forced failure" in capsys.readouterr().err
 
 
-# --------------------------------------------------------------------------- the real studies
-
-
-def test_every_case_study_runs_with_its_small_values(rendered_reports):
-    assert rendered_reports.code == 0, rendered_reports.err
-    for name, study in rendered_reports.registry.items():
-        run_dir = rendered_reports.run_dirs[name]
-        stem = study.notebook_path.stem
-        for artefact in (f"{stem}.ipynb", f"{stem}.html", "run.json", study.main_json):
-            assert (run_dir / artefact).is_file(), (name, artefact)
-        headline = json.loads((run_dir / study.main_json).read_text())["headline"]
-        assert isinstance(headline, dict) and 3 <= len(headline) <= 6, name
-        record = json.loads((run_dir / "run.json").read_text())
-        declared = parameters_cell(study.notebook_path)
-        small = {"sample_fraction": 0.2, "rows": 100_000, "scaling": False}
-        small |= {"sensitive_features": "MARRIAGE"} if name == "credit-loan" else {}
-        if study.name.startswith("tiny"):
-            small = {"group": "south"}
-        assert record["overrides"] == {k: v for k, v in small.items() if k in declared}
-        assert record["versions"]["fairaudit"] == metadata.version("fairaudit")
-        # the notebook's own record names the run folder, not the folder it was made in
-        recorded = re.findall(r'"output_dir": "([^"]*)"', (run_dir / study.main_json).read_text())
-        assert set(recorded) <= {str(run_dir)}, (name, recorded)
-        if study.dataset and not study.name.startswith("tiny"):  # the data the notebook used
-            loaded = {"credit_card": load_credit_card, "adult": load_adult}[study.dataset]
-            assert record["data"]["content_sha256"] == loaded(cache=False).attrs["content_sha256"]
-    page = parse_html(rendered_reports.reports / "index.html")
-    for link in page.links + page.images:
-        assert (rendered_reports.reports / link).exists(), link
-
-
-def test_credit_study_rerun_with_marriage_reads_marriage(rendered_reports):
-    assert rendered_reports.code == 0, rendered_reports.err
-    run_dir = rendered_reports.run_dirs["credit-loan"]
-    record = json.loads((run_dir / "run.json").read_text())
-    assert record["parameters"]["sensitive_features"] == "MARRIAGE"
-    executed = nbformat.read(str(run_dir / "01_credit_loan.ipynb"), as_version=4)
-    prose = rendered_markdown(executed)
-    assert any("MARRIAGE" in text for text in prose)
-    # No computed output (prose, tables, printed text) still speaks of the default
-    # attribute: the committed run (sensitive_features="SEX") does, everywhere.
-    default_attribute = re.compile(r"\bSEX\b|\b[Ff]emale\b|\b[Mm]ale\b")
-    assert [text for text in computed_text(executed) if default_attribute.search(text)] == []
-    committed = nbformat.read(str(STUDIES["credit-loan"].notebook_path), as_version=4)
-    assert any(default_attribute.search(text) for text in computed_text(committed))
-    headline = json.loads((run_dir / "summary.json").read_text())["headline"]
-    assert "MARRIAGE" in json.dumps(headline)
-    assert "MARRIAGE" in (run_dir / "01_credit_loan.html").read_text()
-
-
-def computed_text(nb) -> list[str]:
-    """Every text a notebook's code cells output (Markdown, HTML, plain text, streams)."""
-    texts = []
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        for output in cell.outputs:
-            if output.output_type == "stream":
-                texts.append(output.text)
-            for mime in ("text/markdown", "text/html", "text/plain"):
-                if mime in output.get("data", {}):
-                    texts.append(output["data"][mime])
-    return texts
-
-
 def test_papermill_sees_each_declared_parameter_with_its_rule_in_words():
     """papermill --help-notebook shows the parameters cell: names, types and rules in words."""
     import papermill
@@ -467,21 +354,3 @@ def test_nbval_sanitizer_masks_only_volatile_text():
     ]:
         assert clean(text) == text
     assert clean("accuracy 0.812") != clean("accuracy 0.813")
-
-
-def test_a_command_run_report_survives_a_plain_papermill_run(rendered_reports):
-    """Lab, papermill and nbconvert runs write to reports/scratch/<study>/, never to a run's."""
-    from notebook_run import execute_case_study
-
-    study = rendered_reports.registry.get("audit-at-scale")
-    if study is None:  # the fixture notebooks stand in for missing case studies
-        pytest.skip("case study 4 is not in this checkout")
-    run_dir = rendered_reports.run_dirs["audit-at-scale"]
-    before = snapshot(run_dir)
-    executed = rendered_reports.reports.parent / "papermill-run.ipynb"
-    # the same project root as the command's run, so the default output_dir is beside it
-    with mock.patch.dict(os.environ, {OUTPUT_ROOT_ENV: str(rendered_reports.reports.parent)}):
-        execute_case_study(study.notebook_path.name, executed, {"rows": 50_000, "scaling": False})
-    assert snapshot(run_dir) == before
-    scratch = rendered_reports.reports / "scratch" / "audit_at_scale"
-    assert (scratch / "scale_summary.json").is_file()
