@@ -1,6 +1,8 @@
 """Notebook 03 re-run under other parameters: its prose and verdicts follow its numbers.
 
-Every parameter set below executes the whole notebook on a small simulation.
+Every parameter set below executes the whole notebook on a small simulation
+(sets that vary independent parameters are combined: each run is checked by
+every invariant).
 They share one Jupyter kernel, whose user namespace is reset before each run
 (``%reset -f``): every name the notebook uses is defined again by its own cells
 and everything random is seeded, so a run does not depend on the ones before
@@ -36,16 +38,18 @@ VARIANTS = {
                        "reference": AGES_ABOVE_25, "min_records": 60},
     "marriage-3h-80": {"attribute": "MARRIAGE", "monitored": ["single"],
                        "reference": ["married"], "threshold": 0.8, "window": "3h"},
-    "education": {"attribute": "EDUCATION", "monitored": ["high school"],
-                  "reference": ["university", "graduate school"]},
-    "men-monitored": {"monitored": ["male"], "reference": ["female"]},
+    # education, with a drift strong enough to break parity (a threshold of 1.0)
+    "education-strong-drift-parity": {"attribute": "EDUCATION", "monitored": ["high school"],
+                                      "reference": ["university", "graduate school"],
+                                      "drift_strength": 0.6, "threshold": 1.0},
     "tiny": {"sample_fraction": 0.03, "requests_per_hour": 60, "days": 2, "drift_day": 1},
-    "no-backfill": {"min_records": 1},
+    # half-hour windows that never borrow (one record is enough)
+    "half-hours-no-backfill": {"window": "30min", "threshold": 0.8, "min_records": 1},
     "min-records-beyond-the-log": {"min_records": 100_000},
-    "half-hours": {"window": "30min", "threshold": 0.8},
     "daily-windows": {"window": "1d", "days": 6, "drift_day": 3},
-    "strong-drift-parity": {"drift_strength": 0.6, "threshold": 1.0},
-    "no-feedback": {"feedback_share": 0.0, "drift_day": 3},
+    # the men monitored against the women, and no outcome fed back
+    "men-monitored-no-feedback": {"monitored": ["male"], "reference": ["female"],
+                                  "feedback_share": 0.0, "drift_day": 3},
 }  # fmt: skip
 
 
