@@ -18,9 +18,16 @@ from fairaudit.exercises import build_workshop, make_copies, reset_copy
 ROOT = project_root()
 KERNEL_NAME = "fairaudit (Python {}.{})".format(*sys.version_info[:2])
 CASE_STUDIES = ["01_credit_loan", "02_adult_income", "03_fairness_monitoring"]
+# Small values, injected as papermill does: the self-checks read the data and the audits, not
+# the number of mitigation models, so one ExponentiatedGradient bound and a short GridSearch do.
 SMALL = {
-    "01_credit_loan": {"sample_fraction": 0.2, "n_boot": 100},
-    "02_adult_income": {"sample_fraction": 0.2, "n_boot": 100},
+    "01_credit_loan": {"sample_fraction": 0.2, "n_boot": 100, "epsilons": [0.02]},
+    "02_adult_income": {
+        "sample_fraction": 0.2,
+        "n_boot": 100,
+        "eg_bounds": [0.02],
+        "gs_grid_size": 3,
+    },
     "03_fairness_monitoring": {"sample_fraction": 0.2, "days": 4, "drift_day": 2},
 }
 
