@@ -1,10 +1,9 @@
 """Paths, safe file writes and run folders: the leaf every other module builds on.
 
-Nothing here imports from the package. Writes go through a temporary file
-beside the target and a rename, so a reader never sees half a file. A run
-folder is one that a run published (it holds :data:`RUN_MARKER`); a run
-replaces only such a folder, a new one or an empty one, in one swap
-(:func:`replace_dir`).
+Nothing here imports from the package. Writes go through a temporary file beside the
+target and a rename, so a reader never sees half a file. A run folder is one a run
+published (its :data:`RUN_MARKER` lists the files); a run replaces only such a folder,
+a new one or an empty one, in one swap (:func:`replace_dir`).
 """
 
 from __future__ import annotations
@@ -183,7 +182,7 @@ def _short(text: str) -> str:
     return text if len(text) <= 80 else text[:38] + "..." + text[-38:]
 
 
-def check_run_target(path: str | os.PathLike) -> Path:
+def check_run_target(path: str | os.PathLike, study: str | None = None) -> Path:
     """Resolve a run folder (from the project root) and refuse one a run must not replace.
 
     A run replaces its whole folder, so the folder must be new, empty, or one a
@@ -191,8 +190,9 @@ def check_run_target(path: str | os.PathLike) -> Path:
     project, the home or the current folder; ``reports/`` and anything inside
     the package, ``notebooks/``, ``data/``, ``.git``, ``reports/failed``...; a
     folder inside another run's folder, or holding one; a symbolic link; a
-    file; a non-empty folder without the marker; a place that cannot be
-    written. The parent folder is created if needed.
+    file; a non-empty folder without the marker; a run of another ``study`` or with files
+    its run did not publish (the marker lists them); a ``.<name>.previous`` beside it that
+    no run made; a place that cannot be written. The parent folder is created if needed.
 
     Raises
     ------
@@ -202,7 +202,7 @@ def check_run_target(path: str | os.PathLike) -> Path:
     if str(path).strip() == "":
         raise UnsafeTargetError("The run folder is empty; name one such as reports/my_run.")
     try:
-        return _checked(Path(os.path.abspath(resolve_path(path))))
+        return _checked(Path(os.path.abspath(resolve_path(path))), study)
     except OSError as exc:  # a name too long, a loop of links, no permission, ...
         raise UnsafeTargetError(
             f"Cannot use {_short(str(path))} as a run folder: {exc.strerror or exc}. Choose "
@@ -210,7 +210,7 @@ def check_run_target(path: str | os.PathLike) -> Path:
         ) from None
 
 
-def _checked(target: Path) -> Path:
+def _checked(target: Path, study: str | None = None) -> Path:
     base = resolve_path(".")  # the project root, or the output root that stands in for it
     roots = {project_root(), base.resolve(), Path.cwd().resolve(), Path.home().resolve()}
     real, refuse = target.resolve(), f"Refusing to write a run into {_short(str(target))}"
@@ -241,6 +241,14 @@ def _checked(target: Path) -> Path:
             f"Refusing to replace {target}: it is not empty and no run created it (a run "
             "replaces its whole folder). Name a new folder, or empty this one yourself."
         )
+    if (target / RUN_MARKER).is_file():
+        _check_published(target, study)
+    aside = target.parent / f".{target.name}.previous"
+    if (aside.exists() or aside.is_symlink()) and not (aside / RUN_MARKER).is_file():
+        raise UnsafeTargetError(
+            f"Refusing to run into {target}: {aside.name} beside it was not made by a run, and "
+            "a run uses that name while it swaps. Rename or move it, or choose another folder."
+        )
     inner = next((m.parent for m in target.glob(f"*/**/{RUN_MARKER}")), None)
     if inner is not None:
         raise UnsafeTargetError(
@@ -255,6 +263,43 @@ def _checked(target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     os.rmdir(tempfile.mkdtemp(prefix=".fairaudit-probe-", dir=target.parent))  # writable?
     return target
+
+
+def _files(folder: Path) -> list[str]:
+    """Every file under ``folder`` (links not followed), relative, without the run marker."""
+    found = [
+        (Path(top) / name).relative_to(folder).as_posix()
+        for top, dirs, names in os.walk(folder)
+        for name in names + [d for d in dirs if (Path(top) / d).is_symlink()]
+    ]
+    return sorted(set(found) - {RUN_MARKER})
+
+
+def _read_dict(path: Path) -> dict:
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _check_published(target: Path, study: str | None) -> None:
+    """Refuse a run folder of another study, or holding files its marker does not list."""
+    manifest, record = (_read_dict(target / name) for name in (RUN_MARKER, "run.json"))
+    made_by = manifest.get("study") or record.get("study")  # older markers are plain text
+    if study and made_by and made_by != study:
+        raise UnsafeTargetError(
+            f"Refusing to replace {target}: it holds a run of {made_by}, not of {study}. Choose "
+            "another --output-dir, or move that run away first."
+        )
+    published = manifest.get("files") if isinstance(manifest.get("files"), list) else None
+    extra = [] if published is None else sorted(set(_files(target)) - set(map(str, published)))
+    if extra:
+        more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
+        raise UnsafeTargetError(
+            f"Refusing to replace {target}: it holds files its run did not publish "
+            f"({', '.join(extra[:3])}{more}). Move them out, or choose another --output-dir."
+        )
 
 
 def private_workdir(parent: str | os.PathLike, name: str) -> Path:
@@ -284,13 +329,13 @@ def _dead(pid: str) -> bool:
 def clean_leftovers(parent: str | os.PathLike, name: str) -> list[Path]:
     """Remove the work folders of killed runs of ``name``, finish a half-done swap; list them.
 
-    A swap cut between its two renames leaves the previous run at
-    ``.<name>.previous`` and nothing at ``<name>``: it is put back. Work folders
-    (:func:`private_workdir`) of processes that are gone are deleted.
+    A swap cut between its renames leaves the previous run (marker inside) at ``.<name>.previous``
+    and nothing at ``<name>``: it is put back (without the marker it is a user's: left alone).
+    Work folders (:func:`private_workdir`) of processes that are gone are deleted.
     """
     parent, done = Path(parent), []
     aside, target = parent / f".{name}.previous", parent / name
-    if aside.is_dir() and not target.exists() and not target.is_symlink():
+    if (aside / RUN_MARKER).is_file() and not aside.is_symlink() and not os.path.lexists(target):
         os.replace(aside, target)
         done.append(target)
     for leftover in parent.glob(f".{name}.*-*-*") if parent.is_dir() else ():
@@ -301,21 +346,27 @@ def clean_leftovers(parent: str | os.PathLike, name: str) -> list[Path]:
     return done
 
 
-def replace_dir(new: str | os.PathLike, target: str | os.PathLike) -> Path:
+def replace_dir(
+    new: str | os.PathLike, target: str | os.PathLike, study: str | None = None
+) -> Path:
     """Swap the finished folder ``new`` in as ``target`` (same file system); return ``target``.
 
     ``target`` must pass :func:`check_run_target` (else :class:`UnsafeTargetError`);
-    ``new`` gets :data:`RUN_MARKER` and the umask's permissions. The previous
-    folder is renamed aside and deleted only once ``new`` is in place, so
-    ``target`` always holds one whole run; a swap killed half-way is finished
-    by the next one (:func:`clean_leftovers`).
+    ``new`` gets :data:`RUN_MARKER` (JSON: the ``study`` and the files published) and the
+    umask's permissions. The previous folder is renamed aside and deleted only once ``new``
+    is in place, so ``target`` always holds one whole run; a swap killed half-way is
+    finished by the next one (:func:`clean_leftovers`).
     """
-    new, target = Path(new), check_run_target(target)
+    new, target = Path(new), check_run_target(target, study)
     clean_leftovers(target.parent, target.name)
-    (new / RUN_MARKER).write_text("Published by a fairaudit run; the next run may replace it.\n")
+    note = "Published by a fairaudit run; the next run may replace it (these files only)."
+    manifest = {"note": note, "study": study, "files": _files(new)}
+    (new / RUN_MARKER).write_text(json.dumps(manifest, indent=1) + "\n")
     _shared_mode(new, 0o777)
     aside = target.parent / f".{target.name}.previous"
-    shutil.rmtree(aside, ignore_errors=True)
+    shutil.rmtree(aside, ignore_errors=True)  # checked above: a stale one of a run, if any
+    if target.exists() and not (target / RUN_MARKER).is_file():
+        target.rmdir()  # an empty folder (checked above): nothing to keep aside
     if target.exists():
         os.replace(target, aside)
     try:
