@@ -78,7 +78,6 @@ def test_output_dir_that_no_run_created_is_refused_before_anything_runs(project,
     assert not list(project.glob("**/.*.run-*")) and not (project / "reports" / "failed").exists()
 
 
-
 @pytest.mark.parametrize("added", [False, True])
 def test_a_published_run_of_another_study_or_with_a_users_file_is_refused(project, added):
     from fairaudit._io import private_workdir, replace_dir
@@ -95,6 +94,7 @@ def test_a_published_run_of_another_study_or_with_a_users_file_is_refused(projec
     expected = "files its run did not publish (my_notes.txt)" if added else "run of audit-at-scale"
     assert expected in done.stderr and "another --output-dir" in done.stderr
     assert snapshot(project) == before
+
 
 def test_papermill_output_dir_is_refused_inside_the_notebook_before_the_work(project):
     import papermill
