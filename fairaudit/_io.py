@@ -21,10 +21,9 @@ from pathlib import Path
 
 __all__ = [
     "OUTPUT_ROOT_ENV", "RUN_DIR_ENV", "RUN_MARKER", "RUN_STAGING_ENV", "UnsafeTargetError",
-    "check_run_target", "clean_leftovers", "clean_scratch", "library_versions",
-    "private_workdir", "project_root", "replace_dir", "resolve_path", "scratch_dir",
-    "sha256_bytes", "sha256_file", "to_jsonable", "write_bytes_atomic", "write_json_atomic",
-    "write_text_atomic",
+    "WORK_MARKER", "check_run_target", "clean_leftovers", "clean_scratch", "library_versions",
+    "private_workdir", "project_root", "replace_dir", "resolve_path", "scratch_dir", "sha256_bytes",
+    "sha256_file", "to_jsonable", "write_bytes_atomic", "write_json_atomic", "write_text_atomic",
 ]  # fmt: skip
 
 OUTPUT_ROOT_ENV = "FAIRAUDIT_OUTPUT_ROOT"
@@ -33,6 +32,8 @@ OUTPUT_ROOT_ENV = "FAIRAUDIT_OUTPUT_ROOT"
 RUN_DIR_ENV, RUN_STAGING_ENV = "FAIRAUDIT_RUN_DIR", "FAIRAUDIT_RUN_STAGING"
 #: The file that marks a folder as one a run published (and a later run may replace).
 RUN_MARKER = ".fairaudit-run"
+#: The file inside a run's private work folder: only a folder holding it is cleaned up.
+WORK_MARKER = ".fairaudit-work"
 
 #: Folders of the project that never hold a run folder (``reports/`` itself may not be one).
 _PROJECT_FOLDERS = ("fairaudit", "notebooks", "data", "tests", "benchmarks", ".git", ".venv",
@@ -46,8 +47,8 @@ class UnsafeTargetError(ValueError):
 def project_root() -> Path:
     """The repository root: the folder holding ``pyproject.toml`` and the ``fairaudit`` package.
 
-    Looked up from the package's own location (editable install), then from the
-    current directory upwards; the current directory if neither finds it.
+    Looked up from the package's own location (editable install), then from the current
+    directory upwards; the current directory if neither finds it.
     """
     for start in (Path(__file__).resolve().parent, Path.cwd().resolve()):
         for folder in (start, *start.parents):
@@ -59,10 +60,9 @@ def project_root() -> Path:
 def resolve_path(path: str | os.PathLike) -> Path:
     """Absolute paths as given, relative ones against the project root.
 
-    Notebooks run with different working directories (papermill from the root,
-    nbval from ``notebooks/``); resolving here makes ``"reports/credit_loan"``
-    mean one folder. ``FAIRAUDIT_OUTPUT_ROOT`` replaces the project root as the
-    base (the tests use it, so a test run never touches a user's reports).
+    Notebooks run with different working directories (papermill from the root, nbval from
+    ``notebooks/``); resolving here makes ``"reports/credit_loan"`` mean one folder.
+    ``FAIRAUDIT_OUTPUT_ROOT`` replaces the project root (so tests never touch a user's reports).
     """
     path = Path(path).expanduser()
     if path.is_absolute():
@@ -185,14 +185,13 @@ def _short(text: str) -> str:
 def check_run_target(path: str | os.PathLike, study: str | None = None) -> Path:
     """Resolve a run folder (from the project root) and refuse one a run must not replace.
 
-    A run replaces its whole folder, so the folder must be new, empty, or one a
-    run published (it holds :data:`RUN_MARKER`). Refused: a folder holding the
-    project, the home or the current folder; ``reports/`` and anything inside
-    the package, ``notebooks/``, ``data/``, ``.git``, ``reports/failed``...; a
-    folder inside another run's folder, or holding one; a symbolic link; a
-    file; a non-empty folder without the marker; a run of another ``study`` or with files
-    its run did not publish (the marker lists them); a ``.<name>.previous`` beside it that
-    no run made; a place that cannot be written. The parent folder is created if needed.
+    A run replaces its whole folder, so the folder must be new, empty, or one a run published
+    (it holds :data:`RUN_MARKER`). Refused: a folder holding the project, the home or the
+    current folder; ``reports/`` and anything inside the package, ``notebooks/``, ``data/``,
+    ``.git``, ``reports/failed``...; a folder inside another run's folder, or holding one; a
+    symbolic link; a file; a non-empty folder without the marker; a run of another ``study``
+    or with files its run did not publish (the marker lists them); a ``.<name>.previous``
+    that no run made; a place that cannot be written. The parent is created if needed.
 
     Raises
     ------
@@ -305,12 +304,13 @@ def _check_published(target: Path, study: str | None) -> None:
 def private_workdir(parent: str | os.PathLike, name: str) -> Path:
     """A fresh hidden folder ``.<name>.run-<pid>-*`` beside a run folder (same file system).
 
-    The process id in the name lets :func:`clean_leftovers` tell the work of a
-    killed run from that of a run still going.
+    The process id in the name lets :func:`clean_leftovers` tell the work of a killed run
+    from that of a run still going; :data:`WORK_MARKER` inside proves a run made it.
     """
-    parent = Path(parent)
-    parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{name}.run-{os.getpid()}-", dir=parent))
+    Path(parent).mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{name}.run-{os.getpid()}-", dir=parent))
+    (work / WORK_MARKER).write_text("A fairaudit run's work folder; removed when it ends.\n")
+    return work
 
 
 def _dead(pid: str) -> bool:
@@ -331,7 +331,7 @@ def clean_leftovers(parent: str | os.PathLike, name: str) -> list[Path]:
 
     A swap cut between its renames leaves the previous run (marker inside) at ``.<name>.previous``
     and nothing at ``<name>``: it is put back (without the marker it is a user's: left alone).
-    Work folders (:func:`private_workdir`) of processes that are gone are deleted.
+    Work folders (:func:`private_workdir`, marker inside) of processes that are gone are deleted.
     """
     parent, done = Path(parent), []
     aside, target = parent / f".{name}.previous", parent / name
@@ -340,7 +340,8 @@ def clean_leftovers(parent: str | os.PathLike, name: str) -> list[Path]:
         done.append(target)
     for leftover in parent.glob(f".{name}.*-*-*") if parent.is_dir() else ():
         kind, _, rest = leftover.name[len(name) + 2 :].partition("-")
-        if kind in {"run", "staging"} and _dead(rest.partition("-")[0]):
+        ours = (leftover / WORK_MARKER).is_file() and not leftover.is_symlink()
+        if ours and kind in {"run", "staging"} and _dead(rest.partition("-")[0]):
             shutil.rmtree(leftover, ignore_errors=True)
             done.append(leftover)
     return done
@@ -359,8 +360,8 @@ def replace_dir(
     """
     new, target = Path(new), check_run_target(target, study)
     clean_leftovers(target.parent, target.name)
-    note = "Published by a fairaudit run; the next run may replace it (these files only)."
-    manifest = {"note": note, "study": study, "files": _files(new)}
+    (new / WORK_MARKER).unlink(missing_ok=True)
+    manifest = {"note": "Published by a fairaudit run.", "study": study, "files": _files(new)}
     (new / RUN_MARKER).write_text(json.dumps(manifest, indent=1) + "\n")
     _shared_mode(new, 0o777)
     aside = target.parent / f".{target.name}.previous"
@@ -382,9 +383,8 @@ def replace_dir(
 def scratch_dir() -> tempfile.TemporaryDirectory:
     """A temporary folder for a run's large scratch files, which no killed run leaves behind.
 
-    ``$TMPDIR/fairaudit-scratch-<pid>-*``: removed by ``cleanup()`` or when the
-    process ends and, if the process was killed, by :func:`clean_scratch`,
-    which every new scratch folder and every ``fairaudit run`` calls.
+    ``$TMPDIR/fairaudit-scratch-<pid>-*``: removed by ``cleanup()`` or when the process ends
+    and, if it was killed, by :func:`clean_scratch` (every new scratch folder, every run).
     """
     clean_scratch()
     return tempfile.TemporaryDirectory(prefix=f"fairaudit-scratch-{os.getpid()}-")

@@ -16,6 +16,7 @@ import pytest
 from fairaudit._io import (
     OUTPUT_ROOT_ENV,
     RUN_MARKER,
+    WORK_MARKER,
     UnsafeTargetError,
     check_run_target,
     clean_leftovers,
@@ -142,17 +143,21 @@ def test_work_folders_of_killed_runs_are_removed_and_live_ones_kept(root):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
     pid = int(dead.stdout)  # a process that has exited
-    killed = reports / f".study.run-{pid}-abc123"
-    killed.mkdir(parents=True)
+    killed = private_workdir(reports, "study").rename(reports / f".study.run-{pid}-abc123")
     (killed / "half.ipynb").write_text("{}")
     stale_staging = reports / f".study.staging-{pid}-def456"  # as earlier versions named it
     stale_staging.mkdir()
+    (stale_staging / WORK_MARKER).write_text("")
     live = private_workdir(reports, "study")  # this process: still running
     unrelated = reports / ".study.notes"
     unrelated.mkdir()
+    # a user's folder that only looks like a killed run's: no work marker inside, so kept
+    users = reports / f".study.run-{pid}-mine"
+    users.mkdir()
+    (users / "notes.txt").write_text("mine")
     removed = clean_leftovers(reports, "study")
     assert sorted(removed) == sorted([killed, stale_staging])
-    assert live.is_dir() and unrelated.is_dir()
+    assert live.is_dir() and unrelated.is_dir() and (users / "notes.txt").read_text() == "mine"
 
 
 def test_an_abandoned_attempt_of_the_same_kernel_is_discarded(root):
