@@ -1,10 +1,9 @@
 """Paths, safe file writes and run folders: the leaf every other module builds on.
 
-Nothing here imports from the package. Writes go through a temporary file
-beside the target and a rename, so a reader never sees half a file. A run
-folder is one that a run published (it holds :data:`RUN_MARKER`); a run
-replaces only such a folder, a new one or an empty one, in one swap
-(:func:`replace_dir`).
+Nothing here imports from the package. Writes go through a temporary file beside the
+target and a rename, so a reader never sees half a file. A run folder is one a run
+published (its :data:`RUN_MARKER` lists the files); a run replaces only such a folder,
+a new one or an empty one, in one swap (:func:`replace_dir`).
 """
 
 from __future__ import annotations
@@ -22,10 +21,9 @@ from pathlib import Path
 
 __all__ = [
     "OUTPUT_ROOT_ENV", "RUN_DIR_ENV", "RUN_MARKER", "RUN_STAGING_ENV", "UnsafeTargetError",
-    "check_run_target", "clean_leftovers", "clean_scratch", "library_versions",
-    "private_workdir", "project_root", "replace_dir", "resolve_path", "scratch_dir",
-    "sha256_bytes", "sha256_file", "to_jsonable", "write_bytes_atomic", "write_json_atomic",
-    "write_text_atomic",
+    "WORK_MARKER", "check_run_target", "clean_leftovers", "clean_scratch", "library_versions",
+    "private_workdir", "project_root", "replace_dir", "resolve_path", "scratch_dir", "sha256_bytes",
+    "sha256_file", "to_jsonable", "write_bytes_atomic", "write_json_atomic", "write_text_atomic",
 ]  # fmt: skip
 
 OUTPUT_ROOT_ENV = "FAIRAUDIT_OUTPUT_ROOT"
@@ -34,6 +32,8 @@ OUTPUT_ROOT_ENV = "FAIRAUDIT_OUTPUT_ROOT"
 RUN_DIR_ENV, RUN_STAGING_ENV = "FAIRAUDIT_RUN_DIR", "FAIRAUDIT_RUN_STAGING"
 #: The file that marks a folder as one a run published (and a later run may replace).
 RUN_MARKER = ".fairaudit-run"
+#: The file inside a run's private work folder: only a folder holding it is cleaned up.
+WORK_MARKER = ".fairaudit-work"
 
 #: Folders of the project that never hold a run folder (``reports/`` itself may not be one).
 _PROJECT_FOLDERS = ("fairaudit", "notebooks", "data", "tests", "benchmarks", ".git", ".venv",
@@ -47,8 +47,8 @@ class UnsafeTargetError(ValueError):
 def project_root() -> Path:
     """The repository root: the folder holding ``pyproject.toml`` and the ``fairaudit`` package.
 
-    Looked up from the package's own location (editable install), then from the
-    current directory upwards; the current directory if neither finds it.
+    Looked up from the package's own location (editable install), then from the current
+    directory upwards; the current directory if neither finds it.
     """
     for start in (Path(__file__).resolve().parent, Path.cwd().resolve()):
         for folder in (start, *start.parents):
@@ -60,10 +60,9 @@ def project_root() -> Path:
 def resolve_path(path: str | os.PathLike) -> Path:
     """Absolute paths as given, relative ones against the project root.
 
-    Notebooks run with different working directories (papermill from the root,
-    nbval from ``notebooks/``); resolving here makes ``"reports/credit_loan"``
-    mean one folder. ``FAIRAUDIT_OUTPUT_ROOT`` replaces the project root as the
-    base (the tests use it, so a test run never touches a user's reports).
+    Notebooks run with different working directories (papermill from the root, nbval from
+    ``notebooks/``); resolving here makes ``"reports/credit_loan"`` mean one folder.
+    ``FAIRAUDIT_OUTPUT_ROOT`` replaces the project root (so tests never touch a user's reports).
     """
     path = Path(path).expanduser()
     if path.is_absolute():
@@ -183,16 +182,16 @@ def _short(text: str) -> str:
     return text if len(text) <= 80 else text[:38] + "..." + text[-38:]
 
 
-def check_run_target(path: str | os.PathLike) -> Path:
+def check_run_target(path: str | os.PathLike, study: str | None = None) -> Path:
     """Resolve a run folder (from the project root) and refuse one a run must not replace.
 
-    A run replaces its whole folder, so the folder must be new, empty, or one a
-    run published (it holds :data:`RUN_MARKER`). Refused: a folder holding the
-    project, the home or the current folder; ``reports/`` and anything inside
-    the package, ``notebooks/``, ``data/``, ``.git``, ``reports/failed``...; a
-    folder inside another run's folder, or holding one; a symbolic link; a
-    file; a non-empty folder without the marker; a place that cannot be
-    written. The parent folder is created if needed.
+    A run replaces its whole folder, so the folder must be new, empty, or one a run published
+    (it holds :data:`RUN_MARKER`). Refused: a folder holding the project, the home or the
+    current folder; ``reports/`` and anything inside the package, ``notebooks/``, ``data/``,
+    ``.git``, ``reports/failed``...; a folder inside another run's folder, or holding one; a
+    symbolic link; a file; a non-empty folder without the marker; a run of another ``study``
+    or with files its run did not publish (the marker lists them); a ``.<name>.previous``
+    that no run made; a place that cannot be written. The parent is created if needed.
 
     Raises
     ------
@@ -202,7 +201,7 @@ def check_run_target(path: str | os.PathLike) -> Path:
     if str(path).strip() == "":
         raise UnsafeTargetError("The run folder is empty; name one such as reports/my_run.")
     try:
-        return _checked(Path(os.path.abspath(resolve_path(path))))
+        return _checked(Path(os.path.abspath(resolve_path(path))), study)
     except OSError as exc:  # a name too long, a loop of links, no permission, ...
         raise UnsafeTargetError(
             f"Cannot use {_short(str(path))} as a run folder: {exc.strerror or exc}. Choose "
@@ -210,7 +209,7 @@ def check_run_target(path: str | os.PathLike) -> Path:
         ) from None
 
 
-def _checked(target: Path) -> Path:
+def _checked(target: Path, study: str | None = None) -> Path:
     base = resolve_path(".")  # the project root, or the output root that stands in for it
     roots = {project_root(), base.resolve(), Path.cwd().resolve(), Path.home().resolve()}
     real, refuse = target.resolve(), f"Refusing to write a run into {_short(str(target))}"
@@ -241,6 +240,14 @@ def _checked(target: Path) -> Path:
             f"Refusing to replace {target}: it is not empty and no run created it (a run "
             "replaces its whole folder). Name a new folder, or empty this one yourself."
         )
+    if (target / RUN_MARKER).is_file():
+        _check_published(target, study)
+    aside = target.parent / f".{target.name}.previous"
+    if (aside.exists() or aside.is_symlink()) and not (aside / RUN_MARKER).is_file():
+        raise UnsafeTargetError(
+            f"Refusing to run into {target}: {aside.name} beside it was not made by a run, and "
+            "a run uses that name while it swaps. Rename or move it, or choose another folder."
+        )
     inner = next((m.parent for m in target.glob(f"*/**/{RUN_MARKER}")), None)
     if inner is not None:
         raise UnsafeTargetError(
@@ -257,15 +264,53 @@ def _checked(target: Path) -> Path:
     return target
 
 
+def _files(folder: Path) -> list[str]:
+    """Every file under ``folder`` (links not followed), relative, without the run marker."""
+    found = [
+        (Path(top) / name).relative_to(folder).as_posix()
+        for top, dirs, names in os.walk(folder)
+        for name in names + [d for d in dirs if (Path(top) / d).is_symlink()]
+    ]
+    return sorted(set(found) - {RUN_MARKER})
+
+
+def _read_dict(path: Path) -> dict:
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _check_published(target: Path, study: str | None) -> None:
+    """Refuse a run folder of another study, or holding files its marker does not list."""
+    manifest, record = (_read_dict(target / name) for name in (RUN_MARKER, "run.json"))
+    made_by = manifest.get("study") or record.get("study")  # older markers are plain text
+    if study and made_by and made_by != study:
+        raise UnsafeTargetError(
+            f"Refusing to replace {target}: it holds a run of {made_by}, not of {study}. Choose "
+            "another --output-dir, or move that run away first."
+        )
+    published = manifest.get("files") if isinstance(manifest.get("files"), list) else None
+    extra = [] if published is None else sorted(set(_files(target)) - set(map(str, published)))
+    if extra:
+        more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
+        raise UnsafeTargetError(
+            f"Refusing to replace {target}: it holds files its run did not publish "
+            f"({', '.join(extra[:3])}{more}). Move them out, or choose another --output-dir."
+        )
+
+
 def private_workdir(parent: str | os.PathLike, name: str) -> Path:
     """A fresh hidden folder ``.<name>.run-<pid>-*`` beside a run folder (same file system).
 
-    The process id in the name lets :func:`clean_leftovers` tell the work of a
-    killed run from that of a run still going.
+    The process id in the name lets :func:`clean_leftovers` tell the work of a killed run
+    from that of a run still going; :data:`WORK_MARKER` inside proves a run made it.
     """
-    parent = Path(parent)
-    parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{name}.run-{os.getpid()}-", dir=parent))
+    Path(parent).mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{name}.run-{os.getpid()}-", dir=parent))
+    (work / WORK_MARKER).write_text("A fairaudit run's work folder; removed when it ends.\n")
+    return work
 
 
 def _dead(pid: str) -> bool:
@@ -284,38 +329,45 @@ def _dead(pid: str) -> bool:
 def clean_leftovers(parent: str | os.PathLike, name: str) -> list[Path]:
     """Remove the work folders of killed runs of ``name``, finish a half-done swap; list them.
 
-    A swap cut between its two renames leaves the previous run at
-    ``.<name>.previous`` and nothing at ``<name>``: it is put back. Work folders
-    (:func:`private_workdir`) of processes that are gone are deleted.
+    A swap cut between its renames leaves the previous run (marker inside) at ``.<name>.previous``
+    and nothing at ``<name>``: it is put back (without the marker it is a user's: left alone).
+    Work folders (:func:`private_workdir`, marker inside) of processes that are gone are deleted.
     """
     parent, done = Path(parent), []
     aside, target = parent / f".{name}.previous", parent / name
-    if aside.is_dir() and not target.exists() and not target.is_symlink():
+    if (aside / RUN_MARKER).is_file() and not aside.is_symlink() and not os.path.lexists(target):
         os.replace(aside, target)
         done.append(target)
     for leftover in parent.glob(f".{name}.*-*-*") if parent.is_dir() else ():
         kind, _, rest = leftover.name[len(name) + 2 :].partition("-")
-        if kind in {"run", "staging"} and _dead(rest.partition("-")[0]):
+        ours = (leftover / WORK_MARKER).is_file() and not leftover.is_symlink()
+        if ours and kind in {"run", "staging"} and _dead(rest.partition("-")[0]):
             shutil.rmtree(leftover, ignore_errors=True)
             done.append(leftover)
     return done
 
 
-def replace_dir(new: str | os.PathLike, target: str | os.PathLike) -> Path:
+def replace_dir(
+    new: str | os.PathLike, target: str | os.PathLike, study: str | None = None
+) -> Path:
     """Swap the finished folder ``new`` in as ``target`` (same file system); return ``target``.
 
     ``target`` must pass :func:`check_run_target` (else :class:`UnsafeTargetError`);
-    ``new`` gets :data:`RUN_MARKER` and the umask's permissions. The previous
-    folder is renamed aside and deleted only once ``new`` is in place, so
-    ``target`` always holds one whole run; a swap killed half-way is finished
-    by the next one (:func:`clean_leftovers`).
+    ``new`` gets :data:`RUN_MARKER` (JSON: the ``study`` and the files published) and the
+    umask's permissions. The previous folder is renamed aside and deleted only once ``new``
+    is in place, so ``target`` always holds one whole run; a swap killed half-way is
+    finished by the next one (:func:`clean_leftovers`).
     """
-    new, target = Path(new), check_run_target(target)
+    new, target = Path(new), check_run_target(target, study)
     clean_leftovers(target.parent, target.name)
-    (new / RUN_MARKER).write_text("Published by a fairaudit run; the next run may replace it.\n")
+    (new / WORK_MARKER).unlink(missing_ok=True)
+    manifest = {"note": "Published by a fairaudit run.", "study": study, "files": _files(new)}
+    (new / RUN_MARKER).write_text(json.dumps(manifest, indent=1) + "\n")
     _shared_mode(new, 0o777)
     aside = target.parent / f".{target.name}.previous"
-    shutil.rmtree(aside, ignore_errors=True)
+    shutil.rmtree(aside, ignore_errors=True)  # checked above: a stale one of a run, if any
+    if target.exists() and not (target / RUN_MARKER).is_file():
+        target.rmdir()  # an empty folder (checked above): nothing to keep aside
     if target.exists():
         os.replace(target, aside)
     try:
@@ -331,9 +383,8 @@ def replace_dir(new: str | os.PathLike, target: str | os.PathLike) -> Path:
 def scratch_dir() -> tempfile.TemporaryDirectory:
     """A temporary folder for a run's large scratch files, which no killed run leaves behind.
 
-    ``$TMPDIR/fairaudit-scratch-<pid>-*``: removed by ``cleanup()`` or when the
-    process ends and, if the process was killed, by :func:`clean_scratch`,
-    which every new scratch folder and every ``fairaudit run`` calls.
+    ``$TMPDIR/fairaudit-scratch-<pid>-*``: removed by ``cleanup()`` or when the process ends
+    and, if it was killed, by :func:`clean_scratch` (every new scratch folder, every run).
     """
     clean_scratch()
     return tempfile.TemporaryDirectory(prefix=f"fairaudit-scratch-{os.getpid()}-")

@@ -369,4 +369,8 @@ def main(argv=None) -> int:
     except (SetupError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file where a folder must be, no permission, a full disk, ...
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}; choose another folder.", file=sys.stderr)
+        return 2
     return 0

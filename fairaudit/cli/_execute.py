@@ -178,7 +178,7 @@ class Run:
 
     def __init__(self, study: Study, given: dict, run_dir):
         self.study, self.given, self.started = study, given, datetime.now(UTC)
-        self.run_dir = check_run_target(run_dir)
+        self.run_dir = check_run_target(run_dir, study.name)
         clean_leftovers(self.run_dir.parent, self.run_dir.name)
         self.work = private_workdir(self.run_dir.parent, self.run_dir.name)
         self.notebook = self.work / study.notebook_path.name
@@ -239,7 +239,7 @@ class Run:
             write_text_atomic(self.notebook.with_suffix(".html"), render_html(self.notebook))
             record = self.record("ok")
             write_json_atomic(self.work / RUN_RECORD, record)
-            replace_dir(self.work, self.run_dir)
+            replace_dir(self.work, self.run_dir, self.study.name)
         except Exception as exc:  # noqa: BLE001 - a full disk, a link in the way, ...
             text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise self.keep_failed(f"publishing failed: {text}") from None

@@ -122,7 +122,7 @@ def _plans(args, registry) -> list:
             lines = [prefix + line for line in str(exc).splitlines()]
             raise ParameterError("\n".join(lines)) from None
         folder = study.run_dir if args.output_dir is None else args.output_dir
-        plans.append((study, given, check_run_target(folder)))
+        plans.append((study, given, check_run_target(folder, study.name)))
     return plans
 
 

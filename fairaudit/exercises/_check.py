@@ -108,10 +108,11 @@ def check(name: str, answer, **evidence) -> None:
         Prints ``Correct`` (with a note when the answer is right but rounded), or
         ``Not yet: <nudge>``.
     """
-    found = _find(name)
+    found = _find(name) if isinstance(name, str) else None
     if found is None:
         known = ", ".join(sorted(registered()))
-        print(f"{NOT_YET}: there is no exercise {name!r}; known: {known}.")
+        shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:57] + "..."
+        print(f"{NOT_YET}: there is no exercise {shown}; known: {known}.")
         return
     if answer is None:
         print(f"{NOT_YET}: {found.start}")

@@ -34,9 +34,23 @@ KERNEL = {
 }
 
 
-def _at_root(target) -> Path:
-    """``target`` as given if absolute, else inside the project (never the current folder)."""
-    return Path(target) if Path(target).is_absolute() else project_root() / target
+def _at_root(target, what: str = "--workspace") -> Path:
+    """``target`` as given if absolute, else inside the project (never the current folder).
+
+    Refused (``ValueError``, one line): a file, and a folder that is, holds or lies in the
+    project's ``notebooks/`` (the committed notebooks every copy is made from).
+    """
+    default = "workspace" if what == "--workspace" else "workshop"
+    path = Path(target) if Path(target).is_absolute() else project_root() / target
+    source, real = (project_root() / "notebooks").resolve(), path.resolve()
+    if real == source or source.is_relative_to(real) or real.is_relative_to(source):
+        raise ValueError(
+            f"{what} {target} is or holds the project's notebooks/ folder, whose notebooks "
+            f"every copy is made from; name another folder, such as the default {default}."
+        )
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{what} {target} is a file, not a folder; name a folder instead.")
+    return path
 
 
 def _notebooks() -> list[Path]:
@@ -60,6 +74,11 @@ def _notebook_named(name: str) -> Path:
 
 def _backup(path: Path, folder: Path) -> Path:
     """Move ``path`` into ``folder`` under a time-stamped name; never over another backup."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(
+            f"{folder} is a file, but copies are backed up in a folder of that name; move or "
+            "rename that file, then try again."
+        )
     stamp = time.strftime("%Y%m%d-%H%M%S")
     backup, n = folder / f"{path.stem}-{stamp}{path.suffix}", 2
     while backup.exists():  # two in one second keep both
@@ -153,9 +172,8 @@ def build_workshop(target: str | Path = "workshop", *, html: bool = True) -> dic
     dict
         The files written, per variant, and ``"backups"``: the edited copies kept.
     """
-    target = _at_root(target)
-    record = target / BUILT
-    built = json.loads(record.read_text()) if record.is_file() else {}
+    target = _at_root(target, "--target")
+    built = _built(target / BUILT)
     written: dict[str, list[Path]] = {"backups": []}
     for variant in (*VARIANTS, "html") if html else VARIANTS:
         for source in _notebooks():
@@ -170,8 +188,24 @@ def build_workshop(target: str | Path = "workshop", *, html: bool = True) -> dic
                     written["backups"].append(_backup(out, target / BACKUPS / variant))
             written.setdefault(variant, []).append(write_text_atomic(out, text))
             built[key] = _digest(text)
-    write_text_atomic(record, json.dumps(built, indent=1, sort_keys=True))
+    write_text_atomic(target / BUILT, json.dumps(built, indent=1, sort_keys=True))
     return written
+
+
+def _built(record: Path) -> dict:
+    """The digests ``build_workshop`` recorded, checked: a record that is not one is refused."""
+    if not record.exists():
+        return {}
+    try:
+        built = json.loads(record.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        built = exc
+    if not isinstance(built, dict) or not all(isinstance(v, str) for v in built.values()):
+        raise ValueError(
+            f"{record} is not a record of a workshop build ({str(built)[:60]}); delete it and "
+            "build again (copies that differ from the fresh ones then go to backups/)."
+        )
+    return built
 
 
 def make_copies(target: str | Path = "workspace") -> tuple[list[Path], list[Path]]:

@@ -472,6 +472,18 @@ def _read_sidecar(side: Path):
 def _refuse_to_replace_foreign_files(path: Path) -> None:
     """Refuse to save over files that are not an earlier save of a rule under this name."""
     side = sidecar_path(path)
+    folder = next(p for p in path.absolute().parents if p.exists())
+    if not folder.is_dir():
+        raise DecisionRuleError(
+            f"Cannot save the rule as {path}: {folder} is a file, not a folder. Save it in a "
+            "folder (or move that file away first)."
+        )
+    for each in (path, side):
+        if each.is_dir():
+            raise DecisionRuleError(
+                f"Cannot save the rule as {path}: {each} is a folder. Save the rule under "
+                "another name, or move that folder away first."
+            )
     if side.exists():
         try:
             meta = _read_sidecar(side)

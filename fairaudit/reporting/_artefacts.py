@@ -18,6 +18,7 @@ from pathlib import Path
 from fairaudit._io import (
     RUN_DIR_ENV,
     RUN_STAGING_ENV,
+    WORK_MARKER,
     check_run_target,
     clean_leftovers,
     library_versions,
@@ -105,7 +106,8 @@ class RunArtefacts:
             parent, name = self.output_dir.parent, self.output_dir.name
             clean_leftovers(parent, name)
             for stale in parent.glob(f".{name}.run-{os.getpid()}-*"):  # an abandoned attempt
-                shutil.rmtree(stale, ignore_errors=True)
+                if (stale / WORK_MARKER).is_file() and not stale.is_symlink():
+                    shutil.rmtree(stale, ignore_errors=True)
             self.staging_dir = private_workdir(parent, name)
         self.committed = False
 

@@ -78,6 +78,24 @@ def test_output_dir_that_no_run_created_is_refused_before_anything_runs(project,
     assert not list(project.glob("**/.*.run-*")) and not (project / "reports" / "failed").exists()
 
 
+@pytest.mark.parametrize("added", [False, True])
+def test_a_published_run_of_another_study_or_with_a_users_file_is_refused(project, added):
+    from fairaudit._io import private_workdir, replace_dir
+
+    folder = project / "reports" / f"scale-{added}"
+    new = private_workdir(folder.parent, folder.name)
+    (new / "report.html").write_text("the other study's report")
+    replace_dir(new, folder, "audit-at-scale" if not added else "fairness-monitoring")
+    if added:
+        (folder / "my_notes.txt").write_text("n")
+    before = snapshot(project)
+    done = fairaudit(project, "run", "fairness-monitoring", "--output-dir", str(folder))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    expected = "files its run did not publish (my_notes.txt)" if added else "run of audit-at-scale"
+    assert expected in done.stderr and "another --output-dir" in done.stderr
+    assert snapshot(project) == before
+
+
 def test_papermill_output_dir_is_refused_inside_the_notebook_before_the_work(project):
     import papermill
     from papermill.exceptions import PapermillExecutionError

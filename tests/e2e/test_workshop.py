@@ -289,3 +289,60 @@ def test_an_active_conda_environment_is_used_instead_of_a_new_venv(tmp_path):
         "-n", "-W", "requirements.lock", "setup", env={**conda, "CONDA_DEFAULT_ENV": "base"}
     )
     assert str(tmp_path) not in base.stdout and '--venv ".venv"' in base.stdout
+
+
+@pytest.fixture
+def fake_project(tmp_path, monkeypatch):
+    """A project whose notebooks/ is a copy, so a refusal that fails cannot harm the real one."""
+    from fairaudit.exercises import _copies
+
+    (tmp_path / "project" / "notebooks").mkdir(parents=True)
+    for name in CASE_STUDIES:
+        source = ROOT / "notebooks" / f"{name}.ipynb"
+        (tmp_path / "project" / "notebooks" / source.name).write_bytes(source.read_bytes())
+    monkeypatch.setattr(_copies, "project_root", lambda: tmp_path / "project")
+    return tmp_path / "project"
+
+
+def _refusal(capsys, *argv) -> str:
+    code = _workshop.main(["--venv", sys.prefix, *argv])
+    said = capsys.readouterr().err
+    assert code == 2 and said.startswith("error: ") and said.count("\n") == 1, said
+    assert "Traceback" not in said
+    return said
+
+
+@pytest.mark.parametrize("folder", ["notebooks", ".", "notebooks/sub"])
+def test_the_projects_notebooks_folder_is_never_a_workspace_or_workshop_target(
+    fake_project, capsys, folder
+):
+    before = {p: p.read_bytes() for p in fake_project.rglob("*") if p.is_file()}
+    said = _refusal(capsys, "reset", "01", "--workspace", folder)
+    assert "notebooks/ folder" in said and "such as the default workspace" in said
+    said = _refusal(capsys, "lab", "--workspace", folder)
+    assert "notebooks/ folder" in said
+    said = _refusal(capsys, "workshop", "--target", folder)
+    assert "notebooks/ folder" in said and "such as the default workshop" in said
+    assert {p: p.read_bytes() for p in fake_project.rglob("*") if p.is_file()} == before
+
+
+def test_files_where_folders_belong_and_a_bad_build_record_get_one_line(tmp_path, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("mine")
+    assert "is a file" in _refusal(capsys, "reset", "01", "--workspace", str(a_file))
+    assert "is a file" in _refusal(capsys, "lab", "--workspace", str(a_file))
+    assert "is a file" in _refusal(capsys, "workshop", "--target", str(a_file))
+    assert a_file.read_text() == "mine"
+    ws = tmp_path / "ws"
+    make_copies(ws)
+    (ws / "backups").write_text("not a folder")
+    said = _refusal(capsys, "reset", "01", "--workspace", str(ws))
+    assert f"{ws / 'backups'} is a file" in said and "move or rename" in said
+    assert (ws / "01_credit_loan.ipynb").is_file()  # the copy was not moved
+    under = _refusal(capsys, "reset", "01", "--workspace", str(a_file / "ws"))
+    assert str(a_file) in under
+    for record in ("[1, 2]", "{broken", '{"student/x.ipynb": 3}'):
+        (tmp_path / "shop").mkdir(exist_ok=True)
+        (tmp_path / "shop" / ".fairaudit-built.json").write_text(record)
+        said = _refusal(capsys, "workshop", "--target", str(tmp_path / "shop"))
+        assert str(tmp_path / "shop" / ".fairaudit-built.json") in said and "delete it" in said

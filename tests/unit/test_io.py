@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,6 +16,7 @@ import pytest
 from fairaudit._io import (
     OUTPUT_ROOT_ENV,
     RUN_MARKER,
+    WORK_MARKER,
     UnsafeTargetError,
     check_run_target,
     clean_leftovers,
@@ -140,17 +143,21 @@ def test_work_folders_of_killed_runs_are_removed_and_live_ones_kept(root):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
     pid = int(dead.stdout)  # a process that has exited
-    killed = reports / f".study.run-{pid}-abc123"
-    killed.mkdir(parents=True)
+    killed = private_workdir(reports, "study").rename(reports / f".study.run-{pid}-abc123")
     (killed / "half.ipynb").write_text("{}")
     stale_staging = reports / f".study.staging-{pid}-def456"  # as earlier versions named it
     stale_staging.mkdir()
+    (stale_staging / WORK_MARKER).write_text("")
     live = private_workdir(reports, "study")  # this process: still running
     unrelated = reports / ".study.notes"
     unrelated.mkdir()
+    # a user's folder that only looks like a killed run's: no work marker inside, so kept
+    users = reports / f".study.run-{pid}-mine"
+    users.mkdir()
+    (users / "notes.txt").write_text("mine")
     removed = clean_leftovers(reports, "study")
     assert sorted(removed) == sorted([killed, stale_staging])
-    assert live.is_dir() and unrelated.is_dir()
+    assert live.is_dir() and unrelated.is_dir() and (users / "notes.txt").read_text() == "mine"
 
 
 def test_an_abandoned_attempt_of_the_same_kernel_is_discarded(root):
@@ -246,3 +253,64 @@ def test_scratch_folders_of_killed_processes_are_removed_by_the_next(tmp_path, m
     assert not killed.exists() and other.is_dir() and Path(live.name).is_dir()
     assert clean_scratch() == []  # this process is alive
     live.cleanup()
+
+
+def _run_of(study: str | None, folder: Path, *names: str) -> Path:
+    """A folder published by ``replace_dir`` for ``study`` with files ``names``."""
+    new = private_workdir(folder.parent, folder.name)
+    for name in names:
+        (new / name).write_text(name)
+    return replace_dir(new, folder, study)
+
+
+def test_a_run_folder_of_another_study_is_refused_and_kept(root):
+    other = _run_of("audit-at-scale", root / "X", "report.html")
+    with pytest.raises(UnsafeTargetError, match="holds a run of audit-at-scale, not of fairness"):
+        check_run_target(other, "fairness-monitoring")
+    new = private_workdir(root, "X")
+    with pytest.raises(UnsafeTargetError, match="choose another --output-dir|Choose another"):
+        replace_dir(new, other, "fairness-monitoring")
+    assert (other / "report.html").read_text() == "report.html"
+    assert _run_of("audit-at-scale", other, "report.html") == other  # the same study may
+    # a folder of an earlier version (a plain-text marker): its run.json names the study
+    (other / RUN_MARKER).write_text("Published by a fairaudit run.\n")
+    (other / "run.json").write_text('{"study": "audit-at-scale"}')
+    with pytest.raises(UnsafeTargetError, match="a run of audit-at-scale"):
+        check_run_target(other, "fairness-monitoring")
+
+
+def test_files_a_user_added_to_a_run_folder_are_never_deleted_by_the_next_run(root):
+    od1 = _run_of("credit-loan", root / "od1", "summary.json", "page.html")
+    assert sorted(json.loads((od1 / RUN_MARKER).read_text())["files"]) == [
+        "page.html", "summary.json"
+    ]  # fmt: skip
+    (od1 / "my_notes.txt").write_text("n")
+    (od1 / "sub").mkdir()
+    for n in range(4):
+        (od1 / "sub" / f"f{n}.txt").write_text("mine")
+    with pytest.raises(UnsafeTargetError) as refused:
+        check_run_target(od1, "credit-loan")
+    said = str(refused.value)
+    assert "my_notes.txt, sub/f0.txt, sub/f1.txt and 2 more" in said and "\n" not in said
+    assert "Move them out, or choose another --output-dir" in said
+    with pytest.raises(UnsafeTargetError):
+        _run_of("credit-loan", od1, "summary.json")
+    assert (od1 / "my_notes.txt").read_text() == "n" and (od1 / "page.html").is_file()
+    (od1 / "my_notes.txt").unlink()
+    shutil.rmtree(od1 / "sub")
+    _run_of("credit-loan", od1, "summary.json")  # only its own files: replaced
+    assert sorted(p.name for p in od1.iterdir()) == [RUN_MARKER, "summary.json"]
+
+
+def test_a_users_previous_named_folder_is_never_taken_for_a_half_done_swap(root):
+    runs = root / "runs2"
+    user = runs / ".lo.previous"
+    user.mkdir(parents=True)
+    (user / "mine.txt").write_text("mine")
+    assert clean_leftovers(runs, "lo") == []
+    assert (user / "mine.txt").read_text() == "mine" and not (runs / "lo").exists()
+    with pytest.raises(UnsafeTargetError, match=r"\.lo\.previous beside it was not made by a run"):
+        check_run_target(runs / "lo")  # refused before a run starts, not after it
+    with pytest.raises(UnsafeTargetError):
+        RunArtefacts(runs / "lo")
+    assert (user / "mine.txt").read_text() == "mine" and not (runs / "lo").exists()

@@ -338,6 +338,13 @@ def test_a_broken_answer_or_unknown_exercise_never_stops_the_notebook(capsys):
     assert said(capsys, "no-such/exercise", 1).startswith("Not yet: there is no exercise")
 
 
+@pytest.mark.parametrize("name", [None, 5, ["a"], {}, b"credit-loan/declined-repayers"])
+def test_an_exercise_name_that_is_not_a_string_gets_the_unknown_exercise_message(capsys, name):
+    message = said(capsys, name, 0.3)
+    assert message.startswith(f"Not yet: there is no exercise {name!r}; known: ")
+    assert "credit-loan/declined-repayers" in message
+
+
 def test_the_studies_judges_import_without_pandas():
     """The command imports the study modules; their judges load pandas only when called."""
     code = (

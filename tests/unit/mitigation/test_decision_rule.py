@@ -253,6 +253,25 @@ def test_save_never_replaces_a_file_that_is_not_this_rules(saved):
     assert lone.read_bytes() == b"someone's model"
 
 
+def test_save_where_a_folder_or_a_file_is_in_the_way_gives_one_line(saved):
+    rule, path, _ = saved
+    folder = path.parent
+    (folder / "d.json").mkdir()  # the sidecar's place is a folder
+    (folder / "m.skops").mkdir()  # the model's place is a folder
+    (folder / "afile").write_text("mine")
+    for target, match in [
+        (folder / "d.skops", r"d\.json is a folder\. Save the rule under another name"),
+        (folder / "m.skops", r"m\.skops is a folder"),
+        (folder / "afile" / "r.skops", r"afile is a file, not a folder\. Save it in a folder"),
+        (folder / "afile" / "sub" / "r.skops", r"afile is a file, not a folder"),
+    ]:
+        with pytest.raises(DecisionRuleError, match=match) as refused:
+            rule.save(target)
+        assert "\n" not in str(refused.value)
+    assert (folder / "afile").read_text() == "mine" and not list((folder / "d.json").iterdir())
+    assert not (folder / "d.skops").exists()
+
+
 def test_a_sidecar_naming_another_model_file_is_refused(saved, tmp_path):
     _, path, side = saved
     meta = json.loads(side.read_text())
