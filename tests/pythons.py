@@ -90,19 +90,10 @@ def one_python(python: str, work: Path) -> None:
         project,
     )
     env = {"FAIRAUDIT_DATA_HOME": DATA}
+    pytest = [venv_python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2"]
     step(
         f"{tag} unit tests",
-        [
-            venv_python,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "-n",
-            "2",
-            "tests/unit",
-        ],
+        [*pytest, "tests/unit"],
         project,
         env=env,
     )
@@ -115,19 +106,7 @@ def one_python(python: str, work: Path) -> None:
         )
     step(
         f"{tag} strict nbval of the committed notebooks",
-        [
-            venv_python,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "-n",
-            "2",
-            "--dist",
-            "loadfile",
-            "notebooks",
-        ],
+        [*pytest, "--dist", "loadfile", "notebooks"],
         project,
         env=env,
     )
